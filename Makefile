@@ -1,0 +1,54 @@
+# recorder-guard: every command a user or CI needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN := PYTHONPATH=src $(BIN)/python
+# sam build needs python3.13 on PATH for the python3.13 runtime; pyenv provides it here.
+SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0
+REGION ?= us-east-1
+EVENT ?= events/stop_recorder_assumed_role.json
+
+.PHONY: help demo test lint typecheck template-check unit integration build invoke lock clean
+
+help:
+	@echo "make demo      run the responder on every file in events/ against an embedded AWS (moto)"
+	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
+	@echo "make invoke EVENT=events/...json   one event through the local runner"
+	@echo "make build     sam build (python3.13, arm64)"
+	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
+
+$(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+	touch $@
+
+demo: $(BIN)/.installed
+	@$(RUN) -m recorder_guard demo events
+
+invoke: $(BIN)/.installed
+	@$(RUN) -m recorder_guard invoke $(EVENT)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+template-check: $(BIN)/.installed
+	$(BIN)/cfn-lint template.yaml
+	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
+
+test: lint typecheck template-check
+	$(RUN) -m pytest
+
+build: $(BIN)/.installed
+	$(SAM_ENV) $(BIN)/sam build --template-file template.yaml
+
+lock: $(BIN)/.installed
+	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions CI tested; regenerate with `make lock` after changing requirements-dev.txt.' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,115 @@
+"""Command line: run the real handler locally against an embedded AWS (moto).
+
+    python -m recorder_guard invoke EVENT.json [--json] [--verbose]
+    python -m recorder_guard demo [FOLDER]
+
+Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
+not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.render.chatbot import chat_preview
+
+EXIT_REJECTED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def load_event(path: str) -> object:
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CliError(f"cannot read {path}: {reason}", EXIT_BAD_INPUT) from error
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise CliError(
+            f"{path} is not JSON: {error.msg} at line {error.lineno} column {error.colno}",
+            EXIT_BAD_INPUT,
+        ) from error
+
+
+def run(path: str, *, verbose: bool) -> dict[str, Any]:
+    from recorder_guard.local import invoke  # noqa: PLC0415 - moto loads only when needed
+
+    event = load_event(path)
+    try:
+        return invoke(event, verbose=verbose)
+    except MalformedEventError as error:
+        raise CliError(f"rejected {path}: {error}", EXIT_REJECTED) from error
+
+
+def human_report(path: str, result: dict[str, Any]) -> str:
+    lines = [f"== {path}", f"outcome: {result['outcome']} ({result['reason']})"]
+    for request in result["published"]:
+        message = json.loads(request["Message"])
+        chat = json.loads(message["https"])
+        lines += [
+            f"recorder now: {result['recorder_state']}",
+            f"published to: {request['TopicArn']}",
+            "",
+            f"---- email ---- Subject: {request['Subject']}",
+            message["email"].rstrip(),
+            "",
+            "---- chat (AWS Chatbot custom notification, as Slack shows it) ----",
+            chat_preview(chat),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recorder_guard",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    invoke_cmd = commands.add_parser(
+        "invoke", help="one EventBridge event file through the handler"
+    )
+    invoke_cmd.add_argument("event", help="JSON file: an EventBridge event as Lambda receives it")
+    invoke_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    invoke_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
+    demo_cmd = commands.add_parser("demo", help="every *.json file in a folder")
+    demo_cmd.add_argument("folder", nargs="?", default="events")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "invoke":
+            result = run(args.event, verbose=args.verbose)
+            print(json.dumps(result) if args.json else human_report(args.event, result))
+            return 0
+        files = sorted(Path(args.folder).glob("*.json"))
+        if not files:
+            raise CliError(f"no *.json files in {args.folder}", EXIT_BAD_INPUT)
+        for file in files:
+            print(human_report(str(file), run(str(file), verbose=False)))
+        return 0
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code
+    except Exception as error:
+        if os.environ.get("RECORDER_GUARD_DEBUG"):
+            raise
+        print(f"error: internal: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The alert: one value built from a Detection, rendered to ECS JSON, email text and chat."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from recorder_guard.cloudtrail import is_service_linked_recorder, nest
+from recorder_guard.detection import Detection
+from recorder_guard.limits import clip, clip_strings
+from recorder_guard.recorder_status import RecorderStatus, not_checked
+from recorder_guard.rules import Rule
+
+SCHEMA_VERSION = "1.0"
+FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
+ORIGINAL_RECORD_LIMIT = 32 * 1024  # characters of the raw CloudTrail record kept in event.original
+SEVERITY_NUMBER = {"low": 21, "medium": 47, "high": 73, "critical": 99}
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the call; every value is as CloudTrail wrote it (untrusted)."""
+
+    display_name: str | None
+    type: str | None
+    arn: str | None
+    principal_id: str | None
+    account_id: str | None
+    user_name: str | None
+    access_key_id: str | None
+    session_issuer_arn: str | None
+    session_issuer_type: str | None
+    mfa_authenticated: bool | None
+    console_session: bool | None
+    invoked_by: str | None
+    source_identity: str | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    rule: Rule
+    event_id: str | None
+    event_time: str | None
+    action: str
+    provider: str
+    outcome: str
+    account_id: str | None
+    region: str | None
+    partition: str
+    actor: Actor
+    source_ip: str | None
+    user_agent: str | None
+    recorder_name: str | None
+    detected_at: datetime
+    delay_seconds: float | None
+    recorder_status: RecorderStatus
+    ecs_fields: dict[str, Any]
+    original_record: str
+    console_links: dict[str, str] = field(default_factory=dict)
+    next_steps: tuple[str, ...] = ()
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
+
+    @property
+    def service_linked(self) -> bool:
+        return is_service_linked_recorder(self.recorder_name)
+
+    @property
+    def title(self) -> str:
+        """Built only from trusted parts plus the recorder name, which renderers escape."""
+        recorder = self.recorder_name or "unnamed recorder"
+        return (
+            f"{self.rule.name}: {recorder} in {self.account_id or 'unknown account'}"
+            f" / {self.region or 'unknown region'}"
+        )
+
+    def to_document(self, original_limit: int = ORIGINAL_RECORD_LIMIT) -> dict[str, Any]:
+        """The ECS alert document; `original_limit` bounds event.original (notify shrinks it)."""
+        flat: dict[str, Any] = dict(self.ecs_fields)
+        detected = self.detected_at.isoformat().replace("+00:00", "Z")
+        flat.update(
+            {
+                "@timestamp": detected,
+                "message": self.title,
+                "event.kind": "alert",
+                "event.category": ["configuration"],
+                "event.type": ["change"],
+                "event.module": "aws",
+                "event.created": detected,
+                "event.start": self.event_time,
+                "event.risk_score": self.rule.risk_score,
+                "event.severity": SEVERITY_NUMBER[self.rule.severity],
+                "event.original": clip(self.original_record, original_limit),
+                "cloud.account.id": self.account_id,
+                "cloud.region": self.region,
+                "labels.schema_version": SCHEMA_VERSION,
+                "labels.partition": self.partition,
+                "tags": list(self.rule.tags),
+            }
+        )
+        doc = nest({key: value for key, value in flat.items() if value is not None})
+        doc["rule"] = self.rule.to_ecs()
+        doc["threat"] = self.rule.threat_to_ecs()
+        related_users = [v for v in (self.actor.user_name, self.actor.display_name) if v]
+        related = {
+            "user": sorted(set(related_users)),
+            "ip": [self.source_ip] if self.source_ip else [],
+        }
+        doc["related"] = {key: value for key, value in related.items() if value}
+        doc["recorder_guard"] = {
+            "schema_version": SCHEMA_VERSION,
+            "severity": self.rule.severity,
+            "detection_delay_seconds": self.delay_seconds,
+            "recorder": {
+                "name": self.recorder_name,
+                "service_linked": self.service_linked,
+                "status": self.recorder_status.to_ecs(),
+            },
+            "actor": {
+                "display_name": self.actor.display_name,
+                "mfa_authenticated": self.actor.mfa_authenticated,
+                "console_session": self.actor.console_session,
+            },
+            "console_links": self.console_links,
+            "next_steps": list(self.next_steps),
+        }
+        return doc
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None else clip(value, FIELD_LIMIT)
+
+
+def console_links(
+    partition: str, region: str | None, event_id: str | None, actor: Actor, action: str
+) -> dict[str, str]:
+    """Links into the right console for the partition; none for a region that is not real."""
+    host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
+    if not region or not REGION_PATTERN.match(region):
+        return {}
+    base = f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
+    links = {
+        "config_recorder": f"{base}/config/home?region={region}#/dashboard",
+        "cloudtrail_event_history": (
+            f"{base}/cloudtrailv2/home?region={region}#/events?EventName={quote(action, safe='')}"
+        ),
+    }
+    if event_id:
+        links["cloudtrail_event"] = (
+            f"{base}/cloudtrailv2/home?region={region}#/events/{quote(event_id, safe='')}"
+        )
+    iam = f"https://{host}/iam/home#"
+    if actor.type == "IAMUser" and actor.user_name:
+        links["iam_principal"] = f"{iam}/users/details/{quote(actor.user_name, safe='')}"
+    elif actor.type == "AssumedRole" and actor.session_issuer_arn:
+        role_name = actor.session_issuer_arn.rsplit("/", 1)[-1]
+        links["iam_principal"] = f"{iam}/roles/details/{quote(role_name, safe='')}"
+    return links
+
+
+def next_steps(alert_recorder: str | None, region: str | None, service_linked: bool) -> list[str]:
+    """Triage a responder can follow in order; commands are copy-paste ready."""
+    name = shlex.quote(alert_recorder or "default")
+    where = f" --region {region}" if region and REGION_PATTERN.match(region) else ""
+    if service_linked:
+        return [
+            "This is a service-linked recorder: its AWS service manages it. Check that service's"
+            " configuration (for example Security Hub or Control Tower) and who changed it.",
+            "Ask the caller whether the change was planned; if not, treat the credentials as"
+            " compromised and review their other CloudTrail activity around this time.",
+        ]
+    return [
+        "Check whether it is recording now: aws configservice"
+        f" describe-configuration-recorder-status --configuration-recorder-names {name}{where}",
+        "Ask the caller whether the stop was planned (a change ticket). If not, treat the"
+        " credentials as compromised: disable the access key or revoke the role's sessions.",
+        "Restart it if nobody owns the stop: aws configservice start-configuration-recorder"
+        f" --configuration-recorder-name {name}{where}",
+        "Review the same principal's other CloudTrail activity around this time, especially"
+        " StopLogging, DeleteTrail, DeleteDeliveryChannel and GuardDuty or Security Hub changes.",
+        "Changes made while recording was off are missing from Config history: review resources"
+        " changed in that window by other means (CloudTrail).",
+    ]
+
+
+def build_alert(
+    detection: Detection,
+    *,
+    detected_at: datetime,
+    recorder_status: RecorderStatus | None = None,
+) -> Alert:
+    """Enrich a Detection with context; pure, so every rendition is testable without AWS."""
+    event = detection.event
+    record = event.record
+    identity = record.user_identity
+    issuer = identity.session_issuer
+    actor = Actor(
+        display_name=_opt(identity.display_name),
+        type=_opt(identity.type),
+        arn=_opt(identity.arn),
+        principal_id=_opt(identity.principal_id),
+        account_id=_opt(identity.account_id),
+        user_name=_opt(identity.user_name or identity.session_name),
+        access_key_id=_opt(identity.access_key_id),
+        session_issuer_arn=_opt(issuer.arn if issuer else None),
+        session_issuer_type=_opt(issuer.type if issuer else None),
+        mfa_authenticated=identity.mfa_authenticated,
+        console_session=record.session_credential_from_console,
+        invoked_by=_opt(identity.invoked_by),
+        source_identity=_opt(identity.source_identity),
+    )
+    event_time = record.timestamp
+    delay = (detected_at - event_time).total_seconds() if event_time else None
+    region = _opt(event.region_name)
+    recorder = _opt(record.recorder_name)
+    partition = event.partition
+    service_linked = is_service_linked_recorder(recorder)
+    return Alert(
+        rule=detection.rule,
+        event_id=_opt(record.event_id),
+        event_time=event_time.isoformat().replace("+00:00", "Z") if event_time else None,
+        action=detection.fields.get("event.action", ""),
+        provider=detection.fields.get("event.provider", ""),
+        outcome=record.outcome,
+        account_id=_opt(event.account_id),
+        region=region,
+        partition=partition,
+        actor=actor,
+        source_ip=_opt(record.source_ip),
+        user_agent=_opt(record.user_agent),
+        recorder_name=recorder,
+        detected_at=detected_at,
+        delay_seconds=round(delay, 3) if delay is not None else None,
+        recorder_status=recorder_status or not_checked("status check is turned off"),
+        ecs_fields=clip_strings(dict(detection.fields), FIELD_LIMIT),
+        original_record=json.dumps(record.raw, sort_keys=True, separators=(",", ":"), default=str),
+        console_links=console_links(
+            partition, region, record.event_id, actor, record.event_name or ""
+        ),
+        next_steps=tuple(next_steps(recorder, region, service_linked)),
+    )

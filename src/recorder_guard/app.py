@@ -1,0 +1,51 @@
+"""The Lambda handler: wiring only. The flow lives in responder.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from recorder_guard.clients import Runtime
+from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.responder import respond
+from recorder_guard.settings import Settings
+
+logger = Logger(service="recorder-guard")
+metrics = Metrics(namespace="RecorderGuard", service="recorder-guard")
+
+
+@cache
+def runtime() -> Runtime:
+    """Settings and clients, once per process (the Lambda execution environment)."""
+    return Runtime(settings=Settings.from_env())
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        outcome = respond(event, runtime(), now=datetime.now(UTC))
+    except MalformedEventError as error:
+        metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
+        logger.error(f"rejected: {error}")
+        raise
+    except Exception:
+        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+        logger.exception("alert not published; the invocation fails so it is retried and kept")
+        raise
+    if outcome.outcome == "ignored":
+        metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
+        logger.info("ignored", extra={"reason": outcome.reason, "code": outcome.ignored_code})
+    else:
+        metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
+        if outcome.alert and outcome.alert.delay_seconds is not None:
+            metrics.add_metric(
+                name="DetectionDelay", unit=MetricUnit.Seconds, value=outcome.alert.delay_seconds
+            )
+        logger.info("alert published", extra=outcome.summary())
+    return outcome.summary()

@@ -1,0 +1,42 @@
+"""Bounding untrusted text: every cut leaves a visible marker, nothing is dropped silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TRUNCATION_MARKER = "…[truncated {n} chars]"
+
+
+def clip(value: str, limit: int) -> str:
+    """At most `limit` characters; a longer value ends with a marker saying how much was cut."""
+    if len(value) <= limit:
+        return value
+    marker = TRUNCATION_MARKER.format(n=len(value))
+    keep = max(limit - len(marker), 0)
+    cut = len(value) - keep
+    return value[:keep] + TRUNCATION_MARKER.format(n=cut) if keep else marker[:limit]
+
+
+def clip_bytes(value: str, limit: int) -> str:
+    """Like clip, measured in UTF-8 bytes (SNS limits count bytes, not characters)."""
+    if len(value.encode("utf-8")) <= limit:
+        return value
+    low, high = 0, min(len(value), limit)
+    while low < high:  # the largest character budget whose encoding fits
+        middle = (low + high + 1) // 2
+        if len(clip(value, middle).encode("utf-8")) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return clip(value, low)
+
+
+def clip_strings(value: Any, limit: int) -> Any:
+    """Clip every string inside a JSON-like value (dict keys are left alone)."""
+    if isinstance(value, str):
+        return clip(value, limit)
+    if isinstance(value, list):
+        return [clip_strings(item, limit) for item in value]
+    if isinstance(value, dict):
+        return {key: clip_strings(item, limit) for key, item in value.items()}
+    return value

@@ -1,0 +1,1 @@
+"""Renditions of an Alert: email text, AWS Chatbot custom notification, SNS subject."""

@@ -1,0 +1,123 @@
+"""Plain-text email: readable in any mail client in 30 seconds, no markup.
+
+Lines stay within 78 characters (RFC 5322's recommendation) except a line holding a single
+URL, which is never broken so it stays clickable. Event-supplied values pass through
+`plain()`, so a user agent cannot start a new line or hide text with bidi overrides.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from recorder_guard import __version__
+from recorder_guard.alert import Alert
+from recorder_guard.render.escape import plain
+
+WIDTH = 78
+LABEL_WIDTH = 18
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "unknown"}[value]
+
+
+def _field(label: str, value: str) -> list[str]:
+    prefix = f"  {label + ':':<{LABEL_WIDTH}}"
+    return textwrap.wrap(
+        value,
+        width=WIDTH,
+        initial_indent=prefix,
+        subsequent_indent=" " * len(prefix),
+        break_long_words=True,
+        break_on_hyphens=False,
+    ) or [prefix.rstrip()]
+
+
+def _paragraph(value: str, indent: str = "  ", first: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        value,
+        width=WIDTH,
+        initial_indent=first if first is not None else indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+    )
+
+
+def render_email(alert: Alert) -> str:
+    actor = alert.actor
+    rule = alert.rule
+    status = alert.recorder_status
+    recorder = plain(alert.recorder_name)
+    account = plain(alert.account_id)
+    region = plain(alert.region)
+    lines = [
+        f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
+        "",
+        "WHAT HAPPENED",
+        *_paragraph(
+            f'The AWS Config configuration recorder "{recorder}" in account {account}, region'
+            f" {region}, was stopped ({alert.action} succeeded). While it is stopped, resource"
+            " changes are not recorded and AWS Config rules and Security Hub controls go quiet."
+        ),
+    ]
+    if alert.service_linked:
+        lines += _paragraph(
+            "This recorder is service-linked: only its AWS service may stop it, so a customer"
+            " stop is unexpected and worth a closer look."
+        )
+    lines += [
+        "",
+        *_field("Recorder now", status.summary),
+        "",
+        "WHO",
+        *_field("Principal", f"{plain(actor.display_name)} ({plain(actor.type)})"),
+        *_field("ARN", plain(actor.arn)),
+        *_field("Account", plain(actor.account_id)),
+    ]
+    if actor.access_key_id:
+        lines += _field("Access key", plain(actor.access_key_id))
+    if actor.session_issuer_arn:
+        lines += _field("Session issuer", plain(actor.session_issuer_arn))
+    if actor.source_identity:
+        lines += _field("Source identity", plain(actor.source_identity))
+    lines += _field("MFA", _yes_no(actor.mfa_authenticated))
+    lines += _field("Console session", _yes_no(actor.console_session))
+    if actor.invoked_by:
+        lines += _field("Invoked by", plain(actor.invoked_by))
+    lines += [
+        "",
+        "FROM WHERE",
+        *_field("Source IP", plain(alert.source_ip)),
+        *_field("User agent", plain(alert.user_agent)),
+        "",
+        "WHEN",
+        *_field("Event time", plain(alert.event_time)),
+        *_field(
+            "Detected",
+            alert.detected_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+            + (f" ({alert.delay_seconds:.1f} s after the call)" if alert.delay_seconds else ""),
+        ),
+        *_field("Event ID", plain(alert.event_id)),
+        "",
+        "RULE",
+        *_field("Name", rule.name),
+        *_field("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
+        *_field("Severity", f"{alert.severity}, risk score {rule.risk_score} of 100"),
+        *_field("MITRE ATT&CK", rule.mitre_summary()),
+        "",
+        "NEXT STEPS",
+    ]
+    for number, step in enumerate(alert.next_steps, 1):
+        lines += _paragraph(plain(step), indent="     ", first=f"  {number}. ")
+    if alert.console_links:
+        lines += ["", "LINKS"]
+        for label, url in alert.console_links.items():
+            lines += [f"  {label.replace('_', ' ').capitalize()}:", f"  {url}"]
+    lines += [
+        "",
+        "--",
+        f"recorder-guard {__version__}. Values from the CloudTrail event are shown as sent,",
+        "with control characters escaped. The JSON alert goes to SQS, Lambda and Firehose",
+        "subscribers of this topic.",
+    ]
+    return "\n".join(lines) + "\n"
