@@ -28,6 +28,25 @@ CONSOLE_HOSTS = {
 }
 
 
+LINK_LABELS = {
+    "config_recorder": "AWS Config console",
+    "cloudtrail_event_history": "CloudTrail event history",
+    "cloudtrail_event": "This CloudTrail event",
+    "iam_principal": "IAM principal",
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One triage step; `command`, when there is one, is shell-quoted and copy-paste ready."""
+
+    text: str
+    command: str | None = None
+
+    def as_text(self) -> str:
+        return f"{self.text} {self.command}" if self.command else self.text
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who made the call; every value is as CloudTrail wrote it (untrusted)."""
@@ -68,7 +87,7 @@ class Alert:
     ecs_fields: dict[str, Any]
     original_record: str
     console_links: dict[str, str] = field(default_factory=dict)
-    next_steps: tuple[str, ...] = ()
+    next_steps: tuple[NextStep, ...] = ()
 
     @property
     def severity(self) -> str:
@@ -135,7 +154,7 @@ class Alert:
                 "console_session": self.actor.console_session,
             },
             "console_links": self.console_links,
-            "next_steps": list(self.next_steps),
+            "next_steps": [step.as_text() for step in self.next_steps],
         }
         return doc
 
@@ -171,28 +190,48 @@ def console_links(
     return links
 
 
-def next_steps(alert_recorder: str | None, region: str | None, service_linked: bool) -> list[str]:
-    """Triage a responder can follow in order; commands are copy-paste ready."""
+def next_steps(
+    alert_recorder: str | None, region: str | None, service_linked: bool
+) -> list[NextStep]:
+    """Triage a responder can follow in order; commands are copy-paste ready (shell-quoted)."""
     name = shlex.quote(alert_recorder or "default")
     where = f" --region {region}" if region and REGION_PATTERN.match(region) else ""
     if service_linked:
         return [
-            "This is a service-linked recorder: its AWS service manages it. Check that service's"
-            " configuration (for example Security Hub or Control Tower) and who changed it.",
-            "Ask the caller whether the change was planned; if not, treat the credentials as"
-            " compromised and review their other CloudTrail activity around this time.",
+            NextStep(
+                "This is a service-linked recorder: only its AWS service can stop it. Check"
+                " that service's configuration (for example Security Hub or Control Tower)"
+                " and who changed it."
+            ),
+            NextStep(
+                "Ask the caller whether the change was planned; if not, treat the credentials"
+                " as compromised and review their other CloudTrail activity around this time."
+            ),
         ]
     return [
-        "Check whether it is recording now: aws configservice"
-        f" describe-configuration-recorder-status --configuration-recorder-names {name}{where}",
-        "Ask the caller whether the stop was planned (a change ticket). If not, treat the"
-        " credentials as compromised: disable the access key or revoke the role's sessions.",
-        "Restart it if nobody owns the stop: aws configservice start-configuration-recorder"
-        f" --configuration-recorder-name {name}{where}",
-        "Review the same principal's other CloudTrail activity around this time, especially"
-        " StopLogging, DeleteTrail, DeleteDeliveryChannel and GuardDuty or Security Hub changes.",
-        "Changes made while recording was off are missing from Config history: review resources"
-        " changed in that window by other means (CloudTrail).",
+        NextStep(
+            "Check whether it is recording now:",
+            "aws configservice describe-configuration-recorder-status"
+            f" --configuration-recorder-names {name}{where}",
+        ),
+        NextStep(
+            "Ask the caller whether the stop was planned (a change ticket). If not, treat the"
+            " credentials as compromised: disable the access key or revoke the role's sessions."
+        ),
+        NextStep(
+            "Restart it if nobody owns the stop:",
+            f"aws configservice start-configuration-recorder --configuration-recorder-name {name}"
+            + where,
+        ),
+        NextStep(
+            "Review the same principal's other CloudTrail activity around this time, especially"
+            " StopLogging, DeleteTrail, DeleteDeliveryChannel and GuardDuty or Security Hub"
+            " changes."
+        ),
+        NextStep(
+            "Changes made while recording was off are missing from Config history: review"
+            " resources changed in that window through CloudTrail."
+        ),
     ]
 
 

@@ -17,14 +17,18 @@ def clip(value: str, limit: int) -> str:
     return value[:keep] + TRUNCATION_MARKER.format(n=cut) if keep else marker[:limit]
 
 
+def _utf8_size(value: str) -> int:
+    return len(value.encode("utf-8", "surrogatepass"))
+
+
 def clip_bytes(value: str, limit: int) -> str:
     """Like clip, measured in UTF-8 bytes (SNS limits count bytes, not characters)."""
-    if len(value.encode("utf-8")) <= limit:
+    if _utf8_size(value) <= limit:
         return value
     low, high = 0, min(len(value), limit)
     while low < high:  # the largest character budget whose encoding fits
         middle = (low + high + 1) // 2
-        if len(clip(value, middle).encode("utf-8")) <= limit:
+        if _utf8_size(clip(value, middle)) <= limit:
             low = middle
         else:
             high = middle - 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder_guard.alert import Alert
+from recorder_guard.alert import LINK_LABELS, Alert, NextStep
 from recorder_guard.limits import clip
 from recorder_guard.render.escape import plain, slack_code, slack_text
 
@@ -55,10 +55,15 @@ def _description(alert: Alert) -> str:
     ]
     if actor.invoked_by:
         lines.append(f"*Invoked by:* {slack_code(actor.invoked_by)}")
-    links = [f"<{url}|{label.replace('_', ' ')}>" for label, url in alert.console_links.items()]
+    links = [f"<{url}|{LINK_LABELS[key]}>" for key, url in alert.console_links.items()]
     if links:
         lines.append("*Links:* " + " · ".join(links))
     return "\n".join(lines)
+
+
+def _step(step: NextStep) -> str:
+    command = f" {slack_code(step.command)}" if step.command else ""
+    return slack_text(step.text) + command
 
 
 def render_chatbot(alert: Alert) -> dict[str, Any]:
@@ -85,7 +90,7 @@ def render_chatbot(alert: Alert) -> dict[str, Any]:
             "textType": "client-markdown",
             "title": clip(title, TITLE_MAX),
             "description": clip(_description(alert), DESCRIPTION_MAX),
-            "nextSteps": [clip(slack_text(step), NEXT_STEP_MAX) for step in alert.next_steps],
+            "nextSteps": [clip(_step(step), NEXT_STEP_MAX) for step in alert.next_steps],
             "keywords": [clip(slack_text(keyword), KEYWORD_MAX) for keyword in keywords],
         },
         "metadata": {

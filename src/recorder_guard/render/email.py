@@ -1,8 +1,9 @@
 """Plain-text email: readable in any mail client in 30 seconds, no markup.
 
-Lines stay within 78 characters (RFC 5322's recommendation) except a line holding a single
-URL, which is never broken so it stays clickable. Event-supplied values pass through
-`plain()`, so a user agent cannot start a new line or hide text with bidi overrides.
+Lines stay within 78 characters (RFC 5322's recommendation) except a line holding one URL
+or one `$ command`: those are never broken, so they stay clickable and copy-pasteable.
+Event-supplied values pass through `plain()`, so a user agent cannot start a new line or
+hide text with bidi overrides.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from recorder_guard import __version__
-from recorder_guard.alert import Alert
+from recorder_guard.alert import LINK_LABELS, Alert
 from recorder_guard.render.escape import plain
 
 WIDTH = 78
@@ -19,6 +20,17 @@ LABEL_WIDTH = 18
 
 def _yes_no(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "unknown"}[value]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 0:
+        return f"{-seconds:.1f} s before the call, clocks disagree;"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def _field(label: str, value: str) -> list[str]:
@@ -95,7 +107,9 @@ def render_email(alert: Alert) -> str:
         *_field(
             "Detected",
             alert.detected_at.isoformat(timespec="seconds").replace("+00:00", "Z")
-            + (f" ({alert.delay_seconds:.1f} s after the call)" if alert.delay_seconds else ""),
+            + (
+                f" ({_duration(alert.delay_seconds)} after the call)" if alert.delay_seconds else ""
+            ),
         ),
         *_field("Event ID", plain(alert.event_id)),
         "",
@@ -108,16 +122,21 @@ def render_email(alert: Alert) -> str:
         "NEXT STEPS",
     ]
     for number, step in enumerate(alert.next_steps, 1):
-        lines += _paragraph(plain(step), indent="     ", first=f"  {number}. ")
+        lines += _paragraph(step.text, indent="     ", first=f"  {number}. ")
+        if step.command:
+            lines.append(f"     $ {plain(step.command)}")
     if alert.console_links:
         lines += ["", "LINKS"]
-        for label, url in alert.console_links.items():
-            lines += [f"  {label.replace('_', ' ').capitalize()}:", f"  {url}"]
+        for key, url in alert.console_links.items():
+            lines += [f"  {LINK_LABELS[key]}:", f"  {url}"]
     lines += [
         "",
         "--",
-        f"recorder-guard {__version__}. Values from the CloudTrail event are shown as sent,",
-        "with control characters escaped. The JSON alert goes to SQS, Lambda and Firehose",
-        "subscribers of this topic.",
+        *_paragraph(
+            f"recorder-guard {__version__}. Values from the CloudTrail event are shown as"
+            " sent, with control characters escaped. SQS, Lambda and Firehose subscribers of"
+            " this topic receive the alert as JSON.",
+            indent="",
+        ),
     ]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,107 @@
+"""`python -m recorder_guard`: the local runner contract in DESIGN.md, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import EVENTS_DIR, ROOT
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ALERT_TOPIC_ARN"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "recorder_guard", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_invoke_json_prints_exactly_one_object() -> None:
+    result = run("invoke", str(EVENTS_DIR / "stop_recorder_assumed_role.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    output = json.loads(result.stdout)  # the whole of stdout is one JSON document
+    assert set(output) >= {"outcome", "reason", "published", "remediation"}
+    assert output["outcome"] == "alerted"
+    assert output["remediation"] is None
+    (request,) = output["published"]
+    assert set(request) == {
+        "TopicArn",
+        "Subject",
+        "Message",
+        "MessageStructure",
+        "MessageAttributes",
+    }
+    assert request["MessageStructure"] == "json"
+    message = json.loads(request["Message"])
+    assert message["default"] == message["https"]
+    assert json.loads(message["https"])["source"] == "custom"
+    assert json.loads(message["sqs"])["event"]["kind"] == "alert"
+    assert message["email"].startswith("AWS CONFIGURATION RECORDER STOPPED")
+
+
+def test_invoke_ignored_event() -> None:
+    result = run("invoke", str(EVENTS_DIR / "stop_recorder_access_denied.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["outcome"] == "ignored"
+    assert "failure" in output["reason"]
+    assert output["published"] == []
+
+
+def test_invoke_for_people_shows_email_and_chat() -> None:
+    result = run("invoke", str(EVENTS_DIR / "stop_recorder_root_console.json"))
+    assert result.returncode == 0, result.stderr
+    assert "---- email ---- Subject: [HIGH] Config recorder stopped" in result.stdout
+    assert "WHAT HAPPENED" in result.stdout
+    assert "---- chat" in result.stdout
+    assert "*Who:* `root` (Root)" in result.stdout
+
+
+def test_demo_runs_every_sample() -> None:
+    result = run("demo", str(EVENTS_DIR))
+    assert result.returncode == 0, result.stderr
+    for path in EVENTS_DIR.glob("*.json"):
+        assert f"== {path}" in result.stdout
+    assert result.stdout.count("outcome: alerted") == 4
+    assert result.stdout.count("outcome: ignored") == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "message"),
+    [
+        ("{not json", 2, "is not JSON: Expecting property name enclosed in double quotes"),
+        ("[1, 2]", 1, "not an EventBridge event: expected a JSON object, got list"),
+        ('{"detail": {}}', 1, "detail-type and source missing"),
+        ("\udcff", 2, "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_no_traceback(
+    tmp_path: Path, content: str, code: int, message: str
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    result = run("invoke", str(path), "--json")
+    assert result.returncode == code
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file() -> None:
+    result = run("invoke", "no/such/file.json")
+    assert result.returncode == 2
+    assert result.stderr == "error: cannot read no/such/file.json: No such file or directory\n"

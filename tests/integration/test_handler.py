@@ -1,0 +1,196 @@
+"""The Lambda handler end to end against moto: the event that arrives, the alert that leaves.
+
+An SQS queue subscribed to the topic stands in for a machine consumer; what it receives is
+the SNS notification as SNS delivers it (not raw), so the test reads the sqs rendition the
+way a real subscriber would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from recorder_guard import app
+from recorder_guard.clients import Runtime
+from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.local import LocalContext
+from recorder_guard.responder import respond
+from recorder_guard.settings import Settings
+from tests.conftest import DETECTED_AT
+from tests.support import corpus_events, sample_events
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/config-role"
+
+
+@dataclass
+class Stack:
+    """What template.yaml creates, in moto, plus an SQS subscriber."""
+
+    topic_arn: str
+    queue_url: str
+    sns: Any
+    sqs: Any
+    config: Any
+
+    def runtime(self, *, check_status: bool = True) -> Runtime:
+        settings = Settings(alert_topic_arn=self.topic_arn, check_recorder_status=check_status)
+        return Runtime(settings=settings, _sns=self.sns, _config=self.config)
+
+    def received(self) -> list[dict[str, Any]]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        kms = boto3.client("kms", region_name=REGION)
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        sns = boto3.client("sns", region_name=REGION)
+        topic_arn = sns.create_topic(Name="alerts", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        config = boto3.client("config", region_name=REGION)
+        config.put_configuration_recorder(
+            ConfigurationRecorder={"name": "default", "roleARN": ROLE}
+        )
+        monkeypatch.setenv("ALERT_TOPIC_ARN", topic_arn)
+        app.runtime.cache_clear()
+        yield Stack(topic_arn, queue_url, sns, sqs, config)
+        app.runtime.cache_clear()
+
+
+def invoke(event: Any) -> dict[str, Any]:
+    """Through the real Lambda entry point, with its decorators."""
+    return app.handler(event, LocalContext())
+
+
+def test_stop_event_publishes_one_alert_that_subscribers_receive(stack: Stack) -> None:
+    event = sample_events()["stop_recorder_assumed_role.json"]
+    summary = invoke(event)
+    assert summary["outcome"] == "alerted"
+    assert summary["event_id"] == event["detail"]["eventID"]
+    assert summary["recorder_state"] == "still stopped"
+    (notification,) = stack.received()
+    assert notification["MessageId"] == summary["message_id"]
+    assert notification["Subject"].startswith("[HIGH] Config recorder stopped: default")
+    document = json.loads(notification["Message"])  # the sqs rendition: the ECS alert
+    assert document["event"]["kind"] == "alert"
+    assert document["event"]["action"] == "StopConfigurationRecorder"
+    assert document["cloud"] == {
+        "provider": "aws",
+        "account": {"id": "111122223333"},
+        "region": "us-east-1",
+    }
+    assert document["recorder_guard"]["recorder"]["status"]["recording"] is False
+    assert stack.received() == []  # exactly one
+
+
+def test_alert_reports_a_recorder_already_restarted(stack: Stack) -> None:
+    stack.config.put_delivery_channel(
+        DeliveryChannel={"name": "default", "s3BucketName": "config-bucket"}
+    )
+    stack.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    summary = invoke(sample_events()["stop_recorder_iam_user_access_key.json"])
+    assert summary["recorder_state"] == "recording again (restarted since the stop)"
+    (notification,) = stack.received()
+    status = json.loads(notification["Message"])["recorder_guard"]["recorder"]["status"]
+    assert status["recording"] is True
+
+
+def test_recorder_that_no_longer_exists(stack: Stack) -> None:
+    stack.config.delete_configuration_recorder(ConfigurationRecorderName="default")
+    summary = invoke(sample_events()["stop_recorder_root_console.json"])
+    assert summary["outcome"] == "alerted"
+    assert summary["recorder_state"] == "unknown (the recorder no longer exists)"
+
+
+def test_status_check_failure_never_blocks_the_alert(stack: Stack) -> None:
+    runtime = stack.runtime()
+    assert runtime.config is not None
+    with Stubber(runtime.config) as stubber:
+        stubber.add_client_error(
+            "describe_configuration_recorder_status", "AccessDeniedException", http_status_code=400
+        )
+        outcome = respond(
+            sample_events()["stop_recorder_assumed_role.json"], runtime, now=DETECTED_AT
+        )
+    assert outcome.outcome == "alerted"
+    assert outcome.summary()["recorder_state"] == (
+        "unknown (status check failed: AccessDeniedException)"
+    )
+    (notification,) = stack.received()
+    assert "AccessDeniedException" in notification["Message"]
+
+
+def test_status_check_off_creates_no_config_client(stack: Stack) -> None:
+    runtime = Runtime(
+        settings=Settings(alert_topic_arn=stack.topic_arn, check_recorder_status=False)
+    )
+    assert runtime.config is None
+
+
+@pytest.mark.parametrize(
+    "name", ["stop_recorder_access_denied.json", "start_recorder_other_action.json"]
+)
+def test_events_that_are_not_ours_publish_nothing(stack: Stack, name: str) -> None:
+    summary = invoke(sample_events()[name])
+    assert summary["outcome"] == "ignored"
+    assert summary["reason"]
+    assert stack.received() == []
+
+
+@pytest.mark.parametrize("event", [[], "text", {"detail": {}}, {"detail-type": "x", "source": "y"}])
+def test_malformed_events_raise_so_lambda_retries_and_keeps_them(stack: Stack, event: Any) -> None:
+    with pytest.raises(MalformedEventError):
+        invoke(event)
+    assert stack.received() == []
+
+
+def test_publish_failure_propagates(stack: Stack) -> None:
+    stack.sns.delete_topic(TopicArn=stack.topic_arn)
+    with pytest.raises(stack.sns.exceptions.NotFoundException):
+        invoke(sample_events()["stop_recorder_assumed_role.json"])
+
+
+def test_bad_configuration_names_the_variable(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHECK_RECORDER_STATUS", "maybe")
+    app.runtime.cache_clear()
+    with pytest.raises(ValueError, match="CHECK_RECORDER_STATUS"):
+        invoke(sample_events()["stop_recorder_assumed_role.json"])
+
+
+def test_corpus_through_the_handler(stack: Stack) -> None:
+    """Every public sample: alert exactly where ../shared/corpus/SOURCES.md says."""
+    mismatches = []
+    for name, (event, should_alert) in corpus_events().items():
+        outcome = invoke(copy.deepcopy(event))["outcome"]
+        if (outcome == "alerted") != should_alert:
+            mismatches.append(f"{name}: {outcome}")
+        received = stack.received()
+        if len(received) != (1 if should_alert else 0):
+            mismatches.append(f"{name}: {len(received)} messages")
+    assert mismatches == []

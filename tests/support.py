@@ -1,0 +1,74 @@
+"""Test data: the sample events in events/ and the public CloudTrail corpus in ../shared."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+TEMPLATE = ROOT / "template.yaml"
+CORPUS_DIR = ROOT.parent / "shared" / "corpus"
+
+DETAIL_TYPES = {
+    "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
+    "AwsServiceEvent": "AWS Service Event via CloudTrail",
+    "AwsConsoleAction": "AWS Console Action via CloudTrail",
+}
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def sample_events() -> dict[str, Any]:
+    return {path.name: load_json(path) for path in sorted(EVENTS_DIR.glob("*.json"))}
+
+
+def wrap_as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
+    """A plain CloudTrail record as EventBridge delivers it to a rule target."""
+    source = record.get("eventSource")
+    service = source.split(".")[0] if isinstance(source, str) and source else "unknown"
+    event_type = record.get("eventType")
+    account = record.get("recipientAccountId")
+    if not isinstance(account, str):
+        account = (record.get("userIdentity") or {}).get("accountId", "123456789012")
+    return {
+        "version": "0",
+        "id": "6f7c2a52-0000-4000-8000-000000000000",
+        "detail-type": DETAIL_TYPES.get(event_type, "AWS API Call via CloudTrail")
+        if isinstance(event_type, str)
+        else "AWS API Call via CloudTrail",
+        "source": f"aws.{service}",
+        "account": str(account),
+        "time": record.get("eventTime") or "2024-01-01T00:00:00Z",
+        "region": record.get("awsRegion") or "us-east-1",
+        "resources": [],
+        "detail": record,
+    }
+
+
+@cache
+def corpus_expectations() -> dict[str, tuple[str, bool]]:
+    """file -> (form, alerts?) from the table in ../shared/corpus/SOURCES.md."""
+    table = (CORPUS_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    expectations: dict[str, tuple[str, bool]] = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and re.fullmatch(r"[\w.-]+\.json", cells[0]):
+            form, expected = cells[1], cells[4]
+            expectations[cells[0]] = (form, expected.startswith("alert"))
+    return expectations
+
+
+def corpus_events() -> dict[str, tuple[Any, bool]]:
+    """file -> (EventBridge event, should alert), wrapping plain records as EventBridge does."""
+    events: dict[str, tuple[Any, bool]] = {}
+    for name, (form, alerts) in corpus_expectations().items():
+        data = load_json(CORPUS_DIR / name)
+        event = data if "envelope" in form.lower() else wrap_as_eventbridge(data)
+        events[name] = (event, alerts)
+    return events

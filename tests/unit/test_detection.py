@@ -1,0 +1,70 @@
+"""The rule's conditions over ECS fields, against the sample events and the public corpus."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from recorder_guard.cloudtrail import parse_event
+from recorder_guard.detection import Detection, Ignored, detect
+from recorder_guard.rules import load_rules
+from tests.support import corpus_events, sample_events
+
+EXPECTED_SAMPLE_ALERTS = {
+    "stop_recorder_assumed_role.json",
+    "stop_recorder_iam_user_access_key.json",
+    "stop_recorder_root_console.json",
+    "stop_recorder_hostile_user_agent.json",
+}
+
+
+def verdict(event: Any) -> Detection | Ignored:
+    return detect(parse_event(event), load_rules())
+
+
+@pytest.mark.parametrize("name", sorted(sample_events()))
+def test_sample_events(name: str) -> None:
+    result = verdict(sample_events()[name])
+    assert isinstance(result, Detection) == (name in EXPECTED_SAMPLE_ALERTS), result
+
+
+@pytest.mark.parametrize("name", sorted(corpus_events()))
+def test_corpus_matches_sources_md(name: str) -> None:
+    event, alerts = corpus_events()[name]
+    assert isinstance(verdict(event), Detection) == alerts
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"eventName": "StartConfigurationRecorder"}, "not_action"),
+        ({"eventSource": "cloudtrail.amazonaws.com"}, "not_provider"),
+        ({"errorCode": "AccessDenied"}, "failed_call"),
+        ({"eventName": ["StopConfigurationRecorder"]}, "not_action"),
+    ],
+)
+def test_ignored_events_say_why(
+    assumed_role_event: dict[str, Any], change: dict[str, Any], code: str
+) -> None:
+    event = copy.deepcopy(assumed_role_event)
+    event["detail"].update(change)
+    result = verdict(event)
+    assert isinstance(result, Ignored)
+    assert result.code == code
+    assert "\n" not in result.reason
+
+
+def test_other_detail_type_is_ignored(assumed_role_event: dict[str, Any]) -> None:
+    event = copy.deepcopy(assumed_role_event)
+    event["detail-type"] = "AWS Console Sign In via CloudTrail"
+    result = verdict(event)
+    assert isinstance(result, Ignored)
+    assert result.code == "not_api_call"
+
+
+def test_no_rules_means_ignored(assumed_role_event: dict[str, Any]) -> None:
+    result = detect(parse_event(assumed_role_event), [])
+    assert isinstance(result, Ignored)
+    assert result.code == "no_rules"
