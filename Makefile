@@ -14,7 +14,7 @@ EVENT ?= events/stop_recorder_assumed_role.json
 help:
 	@echo "make demo      run the responder on every file in events/ against an embedded AWS (moto)"
 	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
-	@echo "make invoke EVENT=events/...json   one event through the local runner"
+	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
 
@@ -28,7 +28,7 @@ demo: $(BIN)/.installed
 	@$(RUN) -m recorder_guard demo events
 
 invoke: $(BIN)/.installed
-	@$(RUN) -m recorder_guard invoke $(EVENT)
+	@$(RUN) -m recorder_guard invoke $(EVENT) $(ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check src tests

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 
+from recorder_guard.alert import build_alert
 from recorder_guard.cloudtrail import parse_event
 from recorder_guard.detection import Detection, Ignored, detect
+from recorder_guard.notify import build_publish_request
 from recorder_guard.rules import load_rules
+from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, sample_events
 
 EXPECTED_SAMPLE_ALERTS = {
@@ -68,3 +72,42 @@ def test_no_rules_means_ignored(assumed_role_event: dict[str, Any]) -> None:
     result = detect(parse_event(assumed_role_event), [])
     assert isinstance(result, Ignored)
     assert result.code == "no_rules"
+
+
+def identities_in_corpus() -> dict[str, Any]:
+    """One userIdentity per distinct type in the corpus (plus the missing-type case)."""
+    found: dict[str, Any] = {}
+    for event, _ in corpus_events().values():
+        identity = event["detail"].get("userIdentity")
+        if isinstance(identity, dict):
+            found.setdefault(str(identity.get("type")), identity)
+    return found
+
+
+def test_corpus_covers_the_documented_identity_types() -> None:
+    documented = {
+        "Root",
+        "IAMUser",
+        "AssumedRole",
+        "FederatedUser",
+        "AWSAccount",
+        "AWSService",
+        "SAMLUser",
+        "IdentityCenterUser",
+        "Unknown",
+    }
+    assert documented <= set(identities_in_corpus())
+
+
+@pytest.mark.parametrize("kind", sorted(identities_in_corpus()))
+def test_a_stop_by_any_identity_type_alerts_and_renders(
+    assumed_role_event: dict[str, Any], kind: str
+) -> None:
+    event = copy.deepcopy(assumed_role_event)
+    event["detail"]["userIdentity"] = copy.deepcopy(identities_in_corpus()[kind])
+    detection = verdict(event)
+    assert isinstance(detection, Detection)
+    alert = build_alert(detection, detected_at=DETECTED_AT)
+    request = build_publish_request(alert, "arn:aws:sns:us-east-1:123456789012:alerts")
+    email = json.loads(request["Message"])["email"]
+    assert f"({kind})" in email or kind == "None"
