@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
-logger = Logger(child=True)
+logger = Logger(service="recorder-guard", child=True)
 
 
 @dataclass(frozen=True)

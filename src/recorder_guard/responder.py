@@ -16,7 +16,7 @@ from recorder_guard.notify import build_publish_request, publish
 from recorder_guard.recorder_status import read_recorder_status
 from recorder_guard.rules import load_rules
 
-logger = Logger(child=True)
+logger = Logger(service="recorder-guard", child=True)
 
 
 @dataclass(frozen=True)
