@@ -1,7 +1,8 @@
 """Command line: run the real handler locally against an embedded AWS (moto).
 
     python -m recorder_guard invoke EVENT.json [--json] [--verbose]
-    python -m recorder_guard demo [FOLDER]
+                             [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
+    python -m recorder_guard demo [FOLDER] [--auto-restart]
 
 Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
 not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
@@ -45,12 +46,17 @@ def load_event(path: str) -> object:
         ) from error
 
 
-def run(path: str, *, verbose: bool) -> dict[str, Any]:
-    from recorder_guard.local import invoke  # noqa: PLC0415 - moto loads only when needed
+def run(path: str, *, verbose: bool, args: argparse.Namespace) -> dict[str, Any]:
+    from recorder_guard.local import LocalOptions, invoke  # noqa: PLC0415 - moto only when used
 
+    options = LocalOptions(
+        auto_restart=args.auto_restart,
+        remediation_mode="dry_run" if getattr(args, "dry_run", False) else "enforce",
+        exempt_principal_arns=getattr(args, "exempt", "") or "",
+    )
     event = load_event(path)
     try:
-        return invoke(event, verbose=verbose)
+        return invoke(event, verbose=verbose, options=options)
     except MalformedEventError as error:
         raise CliError(f"rejected {path}: {error}", EXIT_REJECTED) from error
 
@@ -60,6 +66,9 @@ def human_report(path: str, result: dict[str, Any]) -> str:
     for request in result["published"]:
         message = json.loads(request["Message"])
         chat = json.loads(message["https"])
+        if result["remediation"]:
+            remediation = result["remediation"]
+            lines.append(f"auto-restart: {remediation['outcome']} ({remediation['detail']})")
         lines += [
             f"recorder now: {result['recorder_state']}",
             f"published to: {request['TopicArn']}",
@@ -87,19 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     invoke_cmd.add_argument("event", help="JSON file: an EventBridge event as Lambda receives it")
     invoke_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     invoke_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
+    invoke_cmd.add_argument("--dry-run", action="store_true", help="with --auto-restart")
+    invoke_cmd.add_argument("--exempt", help="comma-separated exempt principal ARN patterns")
     demo_cmd = commands.add_parser("demo", help="every *.json file in a folder")
     demo_cmd.add_argument("folder", nargs="?", default="events")
+    for command in (invoke_cmd, demo_cmd):
+        command.add_argument(
+            "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
+        )
     args = parser.parse_args(argv)
     try:
         if args.command == "invoke":
-            result = run(args.event, verbose=args.verbose)
+            result = run(args.event, verbose=args.verbose, args=args)
             print(json.dumps(result) if args.json else human_report(args.event, result))
             return 0
         files = sorted(Path(args.folder).glob("*.json"))
         if not files:
             raise CliError(f"no *.json files in {args.folder}", EXIT_BAD_INPUT)
         for file in files:
-            print(human_report(str(file), run(str(file), verbose=False)))
+            print(human_report(str(file), run(str(file), verbose=False, args=args)))
         return 0
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)

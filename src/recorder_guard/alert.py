@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from recorder_guard.cloudtrail import is_service_linked_recorder, nest
 from recorder_guard.detection import Detection
 from recorder_guard.limits import clip, clip_strings
 from recorder_guard.recorder_status import RecorderStatus, not_checked
+from recorder_guard.remediation import RESTARTED, RemediationResult
 from recorder_guard.rules import Rule
 
 SCHEMA_VERSION = "1.0"
@@ -88,6 +90,24 @@ class Alert:
     original_record: str
     console_links: dict[str, str] = field(default_factory=dict)
     next_steps: tuple[NextStep, ...] = ()
+    remediation: RemediationResult | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return bool(self.remediation and self.remediation.escalated)
+
+    @property
+    def recording_now(self) -> bool | None:
+        """After our own verified restart the recorder is recording, whatever it was before."""
+        if self.remediation and self.remediation.outcome == RESTARTED:
+            return True
+        return self.recorder_status.recording
+
+    @property
+    def recorder_now(self) -> str:
+        if self.remediation and self.remediation.outcome == RESTARTED:
+            return "recording again (restarted and verified by recorder-guard)"
+        return self.recorder_status.summary
 
     @property
     def severity(self) -> str:
@@ -147,16 +167,24 @@ class Alert:
                 "name": self.recorder_name,
                 "service_linked": self.service_linked,
                 "status": self.recorder_status.to_ecs(),
+                "recording_now": self.recording_now,
             },
             "actor": {
                 "display_name": self.actor.display_name,
                 "mfa_authenticated": self.actor.mfa_authenticated,
                 "console_session": self.actor.console_session,
             },
+            "remediation": self.remediation.to_dict() if self.remediation else None,
             "console_links": self.console_links,
             "next_steps": [step.as_text() for step in self.next_steps],
         }
         return doc
+
+
+def remediation_text(result: RemediationResult, escape: Callable[[str], str]) -> str:
+    """`restarted (enforce): default restarted and verified recording`, escaped for a format."""
+    error = f" [{result.error_code}]" if result.error_code else ""
+    return escape(f"{result.outcome} ({result.mode}): {result.detail}{error}")
 
 
 def _opt(value: str | None) -> str | None:
@@ -240,6 +268,7 @@ def build_alert(
     *,
     detected_at: datetime,
     recorder_status: RecorderStatus | None = None,
+    remediation: RemediationResult | None = None,
 ) -> Alert:
     """Enrich a Detection with context; pure, so every rendition is testable without AWS."""
     event = detection.event
@@ -290,4 +319,5 @@ def build_alert(
             partition, region, record.event_id, actor, record.event_name or ""
         ),
         next_steps=tuple(next_steps(recorder, region, service_linked)),
+        remediation=remediation,
     )

@@ -29,7 +29,12 @@ def runtime() -> Runtime:
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        outcome = respond(event, runtime(), now=datetime.now(UTC))
+        outcome = respond(
+            event,
+            runtime(),
+            now=datetime.now(UTC),
+            seconds_left=context.get_remaining_time_in_millis() / 1000,
+        )
     except MalformedEventError as error:
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         logger.error(f"rejected: {error}")
@@ -47,5 +52,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             metrics.add_metric(
                 name="DetectionDelay", unit=MetricUnit.Seconds, value=outcome.alert.delay_seconds
             )
+        if outcome.alert and outcome.alert.remediation:
+            name = "Remediation" + outcome.alert.remediation.outcome.title().replace("_", "")
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         logger.info("alert published", extra=outcome.summary())
     return outcome.summary()

@@ -12,6 +12,7 @@ from recorder_guard.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 
 # Publishing must survive throttling: the standard retry mode backs off on 429/5xx.
@@ -22,6 +23,10 @@ PUBLISH_CONFIG = Config(
 STATUS_CHECK_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
 )
+# Remediation shares the status check's client: the same short timeouts keep it in budget.
+STATE_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3
+)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Runtime:
     settings: Settings
     _sns: SNSClient | None = field(default=None, repr=False)
     _config: ConfigServiceClient | None = field(default=None, repr=False)
+    _dynamodb: DynamoDBClient | None = field(default=None, repr=False)
 
     @property
     def sns(self) -> SNSClient:
@@ -40,9 +46,18 @@ class Runtime:
 
     @property
     def config(self) -> ConfigServiceClient | None:
-        """None when the status check is off: no client, no permission needed."""
-        if not self.settings.check_recorder_status:
+        """None when neither the status check nor auto-restart is on."""
+        if not (self.settings.check_recorder_status or self.settings.auto_restart):
             return None
         if self._config is None:
             self._config = boto3.client("config", config=STATUS_CHECK_CONFIG)
         return self._config
+
+    @property
+    def dynamodb(self) -> DynamoDBClient | None:
+        """The restart-state table's client, only when there is a table."""
+        if not (self.settings.auto_restart and self.settings.state_table):
+            return None
+        if self._dynamodb is None:
+            self._dynamodb = boto3.client("dynamodb", config=STATE_CONFIG)
+        return self._dynamodb

@@ -21,6 +21,7 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = "123456789012"  # moto's default account
 TOPIC_NAME = "recorder-guard-alerts"
 LOCAL_RECORDERS = ("default",)
+STATE_TABLE = "recorder-guard-state"
 
 
 @dataclass
@@ -34,11 +35,24 @@ class LocalContext:
     )
     aws_request_id: str = "local-invocation"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """Template parameters for the embedded stack."""
+
+    auto_restart: bool = False
+    remediation_mode: str = "enforce"
+    exempt_principal_arns: str = ""
+
 
 @contextmanager
-def embedded_aws() -> Iterator[list[dict[str, Any]]]:
-    """moto with the stack's topic (KMS-encrypted) and a stopped recorder; yields the list
-    that collects every SNS Publish request exactly as the handler sent it."""
+def embedded_aws(options: LocalOptions) -> Iterator[list[dict[str, Any]]]:
+    """moto with the stack's topic (KMS-encrypted), a stopped recorder with a delivery channel
+    and, with auto-restart, the state table; yields the list that collects every SNS Publish
+    request exactly as the handler sent it."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -62,7 +76,25 @@ def embedded_aws() -> Iterator[list[dict[str, Any]]]:
         role = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/aws-service-role/config.amazonaws.com/x"
         for name in LOCAL_RECORDERS:
             config.put_configuration_recorder(ConfigurationRecorder={"name": name, "roleARN": role})
-        os.environ["ALERT_TOPIC_ARN"] = topic_arn
+        session.client("s3").create_bucket(Bucket="config-bucket-local")
+        config.put_delivery_channel(
+            DeliveryChannel={"name": "default", "s3BucketName": "config-bucket-local"}
+        )
+        os.environ.update(
+            ALERT_TOPIC_ARN=topic_arn,
+            AUTO_RESTART=str(options.auto_restart).lower(),
+            REMEDIATION_MODE=options.remediation_mode,
+            EXEMPT_PRINCIPAL_ARNS=options.exempt_principal_arns,
+            STATE_TABLE_NAME="",
+        )
+        if options.auto_restart and options.remediation_mode == "enforce":
+            session.client("dynamodb").create_table(
+                TableName=STATE_TABLE,
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            os.environ["STATE_TABLE_NAME"] = STATE_TABLE
         published: list[dict[str, Any]] = []
 
         def capture(params: dict[str, Any], **_: Any) -> None:
@@ -84,12 +116,14 @@ def route_logs(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
 
 
-def invoke(event: object, *, verbose: bool = False) -> dict[str, Any]:
+def invoke(
+    event: object, *, verbose: bool = False, options: LocalOptions | None = None
+) -> dict[str, Any]:
     """Run the Lambda handler once inside `embedded_aws()`; returns the contract's object."""
     route_logs(verbose)
     # EMF metrics are printed to stdout by Powertools: shown on stderr with --verbose only.
     metrics_sink = sys.stderr if verbose else io.StringIO()
-    with embedded_aws() as published:
+    with embedded_aws(options or LocalOptions()) as published:
         app.runtime.cache_clear()
         try:
             with redirect_stdout(metrics_sink):
@@ -102,5 +136,5 @@ def invoke(event: object, *, verbose: bool = False) -> dict[str, Any]:
         "event_id": summary.get("event_id"),
         "recorder_state": summary.get("recorder_state"),
         "published": published,
-        "remediation": None,
+        "remediation": summary.get("remediation"),
     }

@@ -59,7 +59,7 @@ def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
         cleaned = ascii_only(value or "") or "unknown"
         return {"DataType": "String", "StringValue": clip(cleaned, ATTRIBUTE_VALUE_MAX)}
 
-    recording = alert.recorder_status.recording
+    recording = alert.recording_now
     state = "unknown" if recording is None else ("recording" if recording else "stopped")
     return {
         "severity": string(alert.severity),
@@ -70,6 +70,7 @@ def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
         "region": string(alert.region),
         "event_action": string(alert.action),
         "recorder_state": string(state),
+        "remediation": string(alert.remediation.outcome if alert.remediation else "off"),
         "schema_version": string("1.0"),
     }
 

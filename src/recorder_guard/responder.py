@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from recorder_guard.alert import Alert, build_alert
 from recorder_guard.clients import Runtime
-from recorder_guard.cloudtrail import parse_event
+from recorder_guard.cloudtrail import CloudTrailEvent, parse_event
 from recorder_guard.detection import Ignored, detect
 from recorder_guard.notify import build_publish_request, publish
 from recorder_guard.recorder_status import read_recorder_status
+from recorder_guard.remediation import (
+    FAILED,
+    FlapGuard,
+    RemediationPolicy,
+    RemediationResult,
+    Target,
+    remediate_within_budget,
+)
 from recorder_guard.rules import load_rules
+
+if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
 
 logger = Logger(service="recorder-guard", child=True)
 
@@ -38,11 +49,18 @@ class Outcome:
         if self.message_id:
             result["message_id"] = self.message_id
         if self.alert:
-            result["recorder_state"] = self.alert.recorder_status.summary
+            result["recorder_state"] = self.alert.recorder_now
+            if self.alert.remediation:
+                result["remediation"] = self.alert.remediation.to_dict()
         return result
 
 
-def respond(event: object, runtime: Runtime, *, now: datetime) -> Outcome:
+PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
+
+
+def respond(
+    event: object, runtime: Runtime, *, now: datetime, seconds_left: float = 30.0
+) -> Outcome:
     """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
     parsed = parse_event(event)
     verdict = detect(parsed, load_rules())
@@ -53,19 +71,20 @@ def respond(event: object, runtime: Runtime, *, now: datetime) -> Outcome:
             ignored_code=verdict.code,
             event_id=parsed.record.event_id,
         )
-    checked_at = now.isoformat().replace("+00:00", "Z")
+    settings = runtime.settings
     config = runtime.config
-    status = (
-        read_recorder_status(
+    status = None
+    if settings.check_recorder_status and config is not None:
+        status = read_recorder_status(
             config,
             parsed.record.recorder_name,
             event_region=parsed.region_name,
-            checked_at=checked_at,
+            checked_at=now.isoformat().replace("+00:00", "Z"),
         )
-        if config is not None
-        else None
-    )
-    alert = build_alert(verdict, detected_at=now, recorder_status=status)
+    remediation = None
+    if settings.auto_restart and config is not None and verdict.rule.restartable:
+        remediation = restart(parsed, runtime, config, seconds_left)
+    alert = build_alert(verdict, detected_at=now, recorder_status=status, remediation=remediation)
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
     return Outcome(
@@ -75,3 +94,41 @@ def respond(event: object, runtime: Runtime, *, now: datetime) -> Outcome:
         message_id=message_id,
         alert=alert,
     )
+
+
+def restart(
+    event: CloudTrailEvent, runtime: Runtime, config: ConfigServiceClient, seconds_left: float
+) -> RemediationResult:
+    """The opt-in restart, inside what is left of the function's time after the publish."""
+    settings = runtime.settings
+    budget = max(
+        1.0, min(settings.remediation_budget_seconds, seconds_left - PUBLISH_RESERVE_SECONDS)
+    )
+    policy = RemediationPolicy(
+        mode=settings.remediation_mode,
+        exempt_principal_patterns=settings.exempt_principal_patterns,
+        flap_window_seconds=settings.flap_window_seconds,
+        budget_seconds=budget,
+        state_table=settings.state_table,
+    )
+    if event.region_name != config.meta.region_name:
+        return RemediationResult(
+            FAILED,
+            f"event from {event.region_name}, responder runs in {config.meta.region_name}",
+            policy.mode,
+        )
+    identity = event.record.user_identity
+    issuer = identity.session_issuer
+    target = Target(
+        recorder_name=event.record.recorder_name,
+        account_id=event.account_id,
+        region=event.region_name,
+        principal_arns=tuple(arn for arn in (identity.arn, issuer and issuer.arn) if arn),
+    )
+    dynamodb = runtime.dynamodb
+    flap_guard = (
+        FlapGuard(dynamodb, settings.state_table, settings.flap_window_seconds)
+        if dynamodb is not None and settings.state_table
+        else None
+    )
+    return remediate_within_budget(target, policy, config, flap_guard)

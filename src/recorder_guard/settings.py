@@ -21,10 +21,19 @@ class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message names the variable."""
 
 
+REMEDIATION_MODES = ("enforce", "dry_run")
+
+
 @dataclass(frozen=True)
 class Settings:
     alert_topic_arn: str
     check_recorder_status: bool
+    auto_restart: bool = False
+    remediation_mode: str = "enforce"
+    exempt_principal_patterns: tuple[str, ...] = ()
+    flap_window_seconds: int = 3600
+    remediation_budget_seconds: float = 10.0
+    state_table: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -34,9 +43,35 @@ class Settings:
             raise SettingsError("ALERT_TOPIC_ARN is not set: the SNS topic to publish alerts to")
         if not TOPIC_ARN_PATTERN.match(topic):
             raise SettingsError(f"ALERT_TOPIC_ARN is not an SNS topic ARN: {topic[:300]!r}")
+        auto_restart = _boolean(env, "AUTO_RESTART", default=False)
+        mode = env.get("REMEDIATION_MODE", "").strip() or "enforce"
+        if mode not in REMEDIATION_MODES:
+            raise SettingsError(
+                f"REMEDIATION_MODE must be one of {REMEDIATION_MODES}, got {mode!r}"
+            )
+        state_table = env.get("STATE_TABLE_NAME", "").strip() or None
+        if auto_restart and mode == "enforce" and not state_table:
+            raise SettingsError(
+                "STATE_TABLE_NAME is not set: AUTO_RESTART in enforce mode keeps restart state"
+                " there to stop restart loops"
+            )
+        patterns = tuple(p.strip() for p in env.get("EXEMPT_PRINCIPAL_ARNS", "").split(","))
+        for pattern in patterns:
+            if pattern and not pattern.startswith("arn:"):
+                raise SettingsError(
+                    f"EXEMPT_PRINCIPAL_ARNS entries must be ARN patterns, got {pattern[:100]!r}"
+                )
         return cls(
             alert_topic_arn=topic,
             check_recorder_status=_boolean(env, "CHECK_RECORDER_STATUS", default=True),
+            auto_restart=auto_restart,
+            remediation_mode=mode,
+            exempt_principal_patterns=tuple(p for p in patterns if p),
+            flap_window_seconds=60 * _integer(env, "FLAP_WINDOW_MINUTES", 60, 1, 10_080),
+            remediation_budget_seconds=float(
+                _integer(env, "REMEDIATION_TIMEOUT_SECONDS", 10, 1, 60)
+            ),
+            state_table=state_table,
         )
 
 
@@ -47,3 +82,16 @@ def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw not in BOOLEANS:
         raise SettingsError(f"{name} must be 'true' or 'false', got {raw[:50]!r}")
     return BOOLEANS[raw]
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw[:50]!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value

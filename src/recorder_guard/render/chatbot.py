@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder_guard.alert import LINK_LABELS, Alert, NextStep
+from recorder_guard.alert import LINK_LABELS, Alert, NextStep, remediation_text
 from recorder_guard.limits import clip
 from recorder_guard.render.escape import plain, slack_code, slack_text
 
@@ -19,6 +19,7 @@ TITLE_MAX = 250
 DESCRIPTION_MAX = 8000
 NEXT_STEP_MAX = 350
 KEYWORD_MAX = 75
+ESCALATION_LINE = ":rotating_light: *ESCALATED:* stopped again after an automatic restart"
 SEVERITY_EMOJI = {
     "low": ":large_blue_circle:",
     "medium": ":large_yellow_circle:",
@@ -33,16 +34,19 @@ def _yes_no(value: bool | None) -> str:
 
 def _description(alert: Alert) -> str:
     actor = alert.actor
-    status = alert.recorder_status
     lines = [
         f"*Severity:* {alert.severity} (risk score {alert.rule.risk_score})",
         f"*Recorder:* {slack_code(alert.recorder_name)}"
         + (" (service-linked)" if alert.service_linked else ""),
-        f"*Recorder now:* {slack_text(status.summary)}",
+        f"*Recorder now:* {slack_text(alert.recorder_now)}",
         f"*Account / region:* {slack_code(alert.account_id)} / {slack_code(alert.region)}",
         f"*Who:* {slack_code(actor.display_name)} ({slack_text(actor.type)})",
         f"*Principal ARN:* {slack_code(actor.arn)}",
     ]
+    if alert.remediation:
+        lines.insert(3, f"*Auto-restart:* {remediation_text(alert.remediation, slack_text)}")
+    if alert.escalated:
+        lines.insert(0, ESCALATION_LINE)
     if actor.access_key_id:
         lines.append(f"*Access key:* {slack_code(actor.access_key_id)}")
     lines += [
@@ -69,9 +73,10 @@ def _step(step: NextStep) -> str:
 def render_chatbot(alert: Alert) -> dict[str, Any]:
     """A custom notification whose every event-supplied string is inline code."""
     emoji = SEVERITY_EMOJI[alert.severity]
+    escalated = "ESCALATED " if alert.escalated else ""
     title = (
-        f"{emoji} {slack_text(alert.rule.name)}: {slack_code(alert.recorder_name)} in"
-        f" {slack_code(alert.account_id)} / {slack_code(alert.region)}"
+        f"{emoji} {escalated}{slack_text(alert.rule.name)}: {slack_code(alert.recorder_name)}"
+        f" in {slack_code(alert.account_id)} / {slack_code(alert.region)}"
     )
     keywords = [
         alert.severity,

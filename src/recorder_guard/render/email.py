@@ -11,10 +11,14 @@ from __future__ import annotations
 import textwrap
 
 from recorder_guard import __version__
-from recorder_guard.alert import LINK_LABELS, Alert
+from recorder_guard.alert import LINK_LABELS, Alert, remediation_text
 from recorder_guard.render.escape import plain
 
 WIDTH = 78
+ESCALATION = (
+    "ESCALATED: this recorder was stopped again soon after recorder-guard restarted it. It"
+    " was not restarted again, to avoid a restart loop: a person must look."
+)
 LABEL_WIDTH = 18
 
 
@@ -58,13 +62,14 @@ def _paragraph(value: str, indent: str = "  ", first: str | None = None) -> list
 def render_email(alert: Alert) -> str:
     actor = alert.actor
     rule = alert.rule
-    status = alert.recorder_status
     recorder = plain(alert.recorder_name)
     account = plain(alert.account_id)
     region = plain(alert.region)
+    escalation = [*_paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
     lines = [
         f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
         "",
+        *escalation,
         "WHAT HAPPENED",
         *_paragraph(
             f'The AWS Config configuration recorder "{recorder}" in account {account}, region'
@@ -79,7 +84,12 @@ def render_email(alert: Alert) -> str:
         )
     lines += [
         "",
-        *_field("Recorder now", status.summary),
+        *_field("Recorder now", alert.recorder_now),
+        *(
+            _field("Auto-restart", remediation_text(alert.remediation, plain))
+            if alert.remediation
+            else []
+        ),
         "",
         "WHO",
         *_field("Principal", f"{plain(actor.display_name)} ({plain(actor.type)})"),

@@ -29,8 +29,9 @@ def clip_subject(text: str) -> str:
 def render_subject(alert: Alert) -> str:
     recorder = alert.recorder_name or "recorder"
     where = f"{alert.account_id or 'unknown account'} {alert.region or ''}".strip()
+    prefix = "[ESCALATED] " if alert.escalated else ""
     return clip_subject(
-        f"[{alert.severity.upper()}] Config recorder stopped: {recorder} in {where}"
+        prefix + f"[{alert.severity.upper()}] Config recorder stopped: {recorder} in {where}"
         if alert.action == "StopConfigurationRecorder"
-        else f"[{alert.severity.upper()}] {alert.rule.name}: {recorder} in {where}"
+        else prefix + f"[{alert.severity.upper()}] {alert.rule.name}: {recorder} in {where}"
     )

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 SEVERITIES = ("low", "medium", "high", "critical")
+REMEDIATIONS = (None, "restart_recorder")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ class Rule:
     references: tuple[str, ...]
     tags: tuple[str, ...]
     threats: tuple[Threat, ...]
+    remediation: str | None = None
+
+    @property
+    def restartable(self) -> bool:
+        """Only a stopped recorder is restarted; other rules alert and explain."""
+        return self.remediation == "restart_recorder"
 
     def to_ecs(self) -> dict[str, Any]:
         """The ECS `rule.*` fields, as Elastic Security writes them on its own alerts."""
@@ -99,6 +106,8 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
     severity = raw["severity"]
     if severity not in SEVERITIES:
         raise ValueError(f"rule {raw.get('id')}: severity {severity!r} not in {SEVERITIES}")
+    if raw.get("remediation") not in REMEDIATIONS:
+        raise ValueError(f"rule {raw.get('id')}: remediation {raw.get('remediation')!r} unknown")
     risk_score = int(raw["risk_score"])
     if not 0 <= risk_score <= 100:
         raise ValueError(f"rule {raw.get('id')}: risk_score {risk_score} outside 0..100")
@@ -127,6 +136,7 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         references=tuple(raw["references"]),
         tags=tuple(raw["tags"]),
         threats=threats,
+        remediation=raw.get("remediation"),
     )
 
 
