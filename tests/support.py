@@ -28,6 +28,18 @@ def sample_events() -> dict[str, Any]:
     return {path.name: load_json(path) for path in sorted(EVENTS_DIR.glob("*.json"))}
 
 
+@cache
+def sample_expectations() -> dict[str, str | None]:
+    """events/ file -> key of the rule that must alert, or None, from events/README.md."""
+    expected: dict[str, str | None] = {}
+    for line in (EVENTS_DIR / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"`[\w.-]+\.json`", cells[0]):
+            alerted = cells[2].startswith("`alerted`")
+            expected[cells[0].strip("`")] = cells[3] if alerted else None
+    return expected
+
+
 def wrap_as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
     """A plain CloudTrail record as EventBridge delivers it to a rule target."""
     source = record.get("eventSource")
@@ -64,11 +76,20 @@ def corpus_expectations() -> dict[str, tuple[str, bool]]:
     return expectations
 
 
-def corpus_events() -> dict[str, tuple[Any, bool]]:
-    """file -> (EventBridge event, should alert), wrapping plain records as EventBridge does."""
-    events: dict[str, tuple[Any, bool]] = {}
+# SOURCES.md gives the stopped-recorder rule's verdict; these files alert under the rules the
+# catalogue added since (successful DeleteDeliveryChannel calls: AWS Config Resource Deletion).
+CATALOGUE_ALERTS = {
+    "awsdocs_delete_delivery_channel_iamuser.json": "config_resource_deletion",
+    "panther_delete_delivery_channel_assumedrole.json": "config_resource_deletion",
+}
+
+
+def corpus_events() -> dict[str, tuple[Any, str | None]]:
+    """file -> (EventBridge event, key of the rule that must alert or None), wrapping plain
+    records as EventBridge does."""
+    events: dict[str, tuple[Any, str | None]] = {}
     for name, (form, alerts) in corpus_expectations().items():
         data = load_json(CORPUS_DIR / name)
         event = data if "envelope" in form.lower() else wrap_as_eventbridge(data)
-        events[name] = (event, alerts)
+        events[name] = (event, "stopped_recorder" if alerts else CATALOGUE_ALERTS.get(name))
     return events

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from recorder_guard.cloudtrail import is_service_linked_recorder, nest
+from recorder_guard.cloudtrail import as_mapping, is_service_linked_recorder, nest
 from recorder_guard.detection import Detection
 from recorder_guard.limits import clip, clip_strings
 from recorder_guard.recorder_status import RecorderStatus, not_checked
@@ -20,6 +20,7 @@ from recorder_guard.rules import Rule
 
 SCHEMA_VERSION = "1.0"
 FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
+PARAMETERS_LIMIT = 400  # characters of request parameters quoted in summaries
 ORIGINAL_RECORD_LIMIT = 32 * 1024  # characters of the raw CloudTrail record kept in event.original
 SEVERITY_NUMBER = {"low": 21, "medium": 47, "high": 73, "critical": 99}
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -88,6 +89,8 @@ class Alert:
     recorder_status: RecorderStatus
     ecs_fields: dict[str, Any]
     original_record: str
+    resource_name: str | None = None
+    scope: str = ""
     console_links: dict[str, str] = field(default_factory=dict)
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
@@ -105,9 +108,19 @@ class Alert:
 
     @property
     def recorder_now(self) -> str:
+        """The recorder's state when the alert leaves, in the words of this rule's story."""
+        status = self.recorder_status
         if self.remediation and self.remediation.outcome == RESTARTED:
             return "recording again (restarted and verified by recorder-guard)"
-        return self.recorder_status.summary
+        if status.recording is None:
+            return status.summary
+        if self.rule.restartable:
+            return (
+                "recording again (restarted since the stop)"
+                if status.recording
+                else "still stopped"
+            )
+        return "recording" if status.recording else "not recording"
 
     @property
     def severity(self) -> str:
@@ -118,12 +131,29 @@ class Alert:
         return is_service_linked_recorder(self.recorder_name)
 
     @property
+    def target(self) -> str:
+        """What the call acted on, with the action when the rule covers several actions."""
+        name = self.resource_name or self.recorder_name or "unnamed"
+        return name if self.rule.single_action else f"{self.action} {name}"
+
+    @property
     def title(self) -> str:
-        """Built only from trusted parts plus the recorder name, which renderers escape."""
-        recorder = self.recorder_name or "unnamed recorder"
+        """Untrusted parts: the target, account and region; renderers escape them."""
         return (
-            f"{self.rule.name}: {recorder} in {self.account_id or 'unknown account'}"
+            f"{self.rule.name}: {self.target} in {self.account_id or 'unknown account'}"
             f" / {self.region or 'unknown region'}"
+        )
+
+    def summary(self, name: Callable[[str | None], str], prose: Callable[[str | None], str]) -> str:
+        """The rule's one-paragraph story: names pass through `name`, the described recording
+        scope through `prose`; both escape for the format they land in."""
+        return self.rule.summary.format(
+            recorder=name(self.recorder_name),
+            resource=name(self.resource_name or self.recorder_name),
+            action=name(self.action),
+            account=name(self.account_id),
+            region=name(self.region),
+            scope=prose(self.scope),
         )
 
     def to_document(self, original_limit: int = ORIGINAL_RECORD_LIMIT) -> dict[str, Any]:
@@ -165,6 +195,7 @@ class Alert:
             "detection_delay_seconds": self.delay_seconds,
             "recorder": {
                 "name": self.recorder_name,
+                "resource": self.resource_name,
                 "service_linked": self.service_linked,
                 "status": self.recorder_status.to_ecs(),
                 "recording_now": self.recording_now,
@@ -218,49 +249,75 @@ def console_links(
     return links
 
 
+SERVICE_LINKED_STEPS = (
+    NextStep(
+        "This is a service-linked recorder: only its AWS service can change it. Check that"
+        " service's configuration (for example Security Hub or Control Tower) and who changed it."
+    ),
+    NextStep(
+        "Ask the caller whether the change was planned; if not, treat the credentials as"
+        " compromised and review their other CloudTrail activity around this time."
+    ),
+)
+
+
 def next_steps(
-    alert_recorder: str | None, region: str | None, service_linked: bool
-) -> list[NextStep]:
-    """Triage a responder can follow in order; commands are copy-paste ready (shell-quoted)."""
-    name = shlex.quote(alert_recorder or "default")
-    where = f" --region {region}" if region and REGION_PATTERN.match(region) else ""
-    if service_linked:
-        return [
-            NextStep(
-                "This is a service-linked recorder: only its AWS service can stop it. Check"
-                " that service's configuration (for example Security Hub or Control Tower)"
-                " and who changed it."
-            ),
-            NextStep(
-                "Ask the caller whether the change was planned; if not, treat the credentials"
-                " as compromised and review their other CloudTrail activity around this time."
-            ),
-        ]
-    return [
-        NextStep(
-            "Check whether it is recording now:",
-            "aws configservice describe-configuration-recorder-status"
-            f" --configuration-recorder-names {name}{where}",
-        ),
-        NextStep(
-            "Ask the caller whether the stop was planned (a change ticket). If not, treat the"
-            " credentials as compromised: disable the access key or revoke the role's sessions."
-        ),
-        NextStep(
-            "Restart it if nobody owns the stop:",
-            f"aws configservice start-configuration-recorder --configuration-recorder-name {name}"
-            + where,
-        ),
-        NextStep(
-            "Review the same principal's other CloudTrail activity around this time, especially"
-            " StopLogging, DeleteTrail, DeleteDeliveryChannel and GuardDuty or Security Hub"
-            " changes."
-        ),
-        NextStep(
-            "Changes made while recording was off are missing from Config history: review"
-            " resources changed in that window through CloudTrail."
-        ),
-    ]
+    rule: Rule,
+    *,
+    action: str,
+    recorder: str | None,
+    resource: str | None,
+    account: str | None,
+    region: str | None,
+    partition: str,
+) -> tuple[NextStep, ...]:
+    """The rule's triage steps for this action; commands are copy-paste ready (shell-quoted)."""
+    if is_service_linked_recorder(recorder) or is_service_linked_recorder(resource):
+        return SERVICE_LINKED_STEPS
+    values = {
+        "recorder": shlex.quote(recorder or "default"),
+        "resource": shlex.quote(resource or recorder or "default"),
+        "account": shlex.quote(account or "ACCOUNT-ID"),
+        "partition": partition,
+        "region_flag": f" --region {region}" if region and REGION_PATTERN.match(region) else "",
+    }
+    return tuple(
+        NextStep(step.text, step.command.format(**values) if step.command else None)
+        for step in rule.next_steps
+        if not step.actions or action in step.actions
+    )
+
+
+def _names(value: Any) -> str:
+    types = value if isinstance(value, list) else []
+    return ", ".join(str(t) for t in types[:20]) + (
+        f" and {len(types) - 20} more" if len(types) > 20 else ""
+    )
+
+
+def recording_scope(action: str, parameters: Mapping[str, Any]) -> str:
+    """What a recorder change asked for, in words: the narrowing rule's evidence."""
+    if action == "DisassociateResourceTypes":
+        return f"stop recording {_names(parameters.get('resourceTypes')) or 'some resource types'}"
+    recorder = as_mapping(parameters.get("configurationRecorder"))
+    group = as_mapping(recorder.get("recordingGroup"))
+    mode = as_mapping(recorder.get("recordingMode"))
+    parts = []
+    if group.get("allSupported") is False:
+        parts.append("not all resource types")
+    strategy = as_mapping(group.get("recordingStrategy")).get("useOnly")
+    if isinstance(strategy, str):
+        parts.append(f"strategy {strategy}")
+    excluded = as_mapping(group.get("exclusionByResourceTypes"))
+    if excluded.get("resourceTypes"):
+        parts.append(f"excluding {_names(excluded.get('resourceTypes'))}")
+    if group.get("resourceTypes"):
+        parts.append(f"only {_names(group.get('resourceTypes'))}")
+    if mode.get("recordingFrequency") == "DAILY":
+        parts.append("daily instead of continuous recording")
+    if mode.get("recordingModeOverrides"):
+        parts.append("per-type recording frequency overrides")
+    return "; ".join(parts)
 
 
 def build_alert(
@@ -294,13 +351,14 @@ def build_alert(
     delay = (detected_at - event_time).total_seconds() if event_time else None
     region = _opt(event.region_name)
     recorder = _opt(record.recorder_name)
+    resource = _opt(record.resource_name)
     partition = event.partition
-    service_linked = is_service_linked_recorder(recorder)
+    action = detection.fields.get("event.action", "")
     return Alert(
         rule=detection.rule,
         event_id=_opt(record.event_id),
         event_time=event_time.isoformat().replace("+00:00", "Z") if event_time else None,
-        action=detection.fields.get("event.action", ""),
+        action=action,
         provider=detection.fields.get("event.provider", ""),
         outcome=record.outcome,
         account_id=_opt(event.account_id),
@@ -318,6 +376,16 @@ def build_alert(
         console_links=console_links(
             partition, region, record.event_id, actor, record.event_name or ""
         ),
-        next_steps=tuple(next_steps(recorder, region, service_linked)),
+        resource_name=resource,
+        scope=clip(recording_scope(action, record.request_parameters), PARAMETERS_LIMIT),
+        next_steps=next_steps(
+            detection.rule,
+            action=action,
+            recorder=recorder,
+            resource=resource,
+            account=event.account_id,
+            region=region,
+            partition=partition,
+        ),
         remediation=remediation,
     )

@@ -19,6 +19,15 @@ API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 ECS_DATASET = "aws.cloudtrail"
 SERVICE_LINKED_RECORDER_PREFIX = "AWSConfigurationRecorderFor"
 SESSION_CONTEXT = "aws.cloudtrail.user_identity.session_context."
+RESOURCE_NAME_KEYS = (
+    "deliveryChannelName",
+    "configRuleName",
+    "organizationConfigRuleName",
+    "conformancePackName",
+    "organizationConformancePackName",
+    "configurationAggregatorName",
+    "retentionConfigurationName",
+)
 
 
 class MalformedEventError(ValueError):
@@ -43,7 +52,7 @@ def flag(value: object) -> bool | None:
     return None
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
+def as_mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
@@ -75,10 +84,10 @@ class UserIdentity:
 
     @classmethod
     def parse(cls, raw: object) -> UserIdentity:
-        identity = _mapping(raw)
-        context = _mapping(identity.get("sessionContext"))
-        attributes = _mapping(context.get("attributes"))
-        issuer_raw = _mapping(context.get("sessionIssuer"))
+        identity = as_mapping(raw)
+        context = as_mapping(identity.get("sessionContext"))
+        attributes = as_mapping(context.get("attributes"))
+        issuer_raw = as_mapping(context.get("sessionIssuer"))
         issuer = None
         if any(text(v) for v in issuer_raw.values()):
             issuer = SessionIssuer(
@@ -88,7 +97,7 @@ class UserIdentity:
                 account_id=text(issuer_raw.get("accountId")),
                 user_name=text(issuer_raw.get("userName")),
             )
-        on_behalf_of = _mapping(identity.get("onBehalfOf"))
+        on_behalf_of = as_mapping(identity.get("onBehalfOf"))
         return cls(
             type=text(identity.get("type")),
             principal_id=text(identity.get("principalId")),
@@ -175,18 +184,36 @@ class CloudTrailRecord:
 
     @property
     def request_parameters(self) -> Mapping[str, Any]:
-        return _mapping(self.raw.get("requestParameters"))
+        return as_mapping(self.raw.get("requestParameters"))
 
     @property
     def recorder_name(self) -> str | None:
-        return text(self.request_parameters.get("configurationRecorderName"))
+        """The recorder the call acted on: by name, inside a recorder object, or by ARN."""
+        parameters = self.request_parameters
+        name = text(parameters.get("configurationRecorderName")) or text(
+            as_mapping(parameters.get("configurationRecorder")).get("name")
+        )
+        arn = text(parameters.get("configurationRecorderArn"))
+        if not name and arn and ":configuration-recorder/" in arn:
+            name = arn.split(":configuration-recorder/", 1)[1].split("/", 1)[0] or None
+        return name
+
+    @property
+    def resource_name(self) -> str | None:
+        """The Config resource a call named (rule, pack, channel, aggregator, ...)."""
+        parameters = self.request_parameters
+        for key in RESOURCE_NAME_KEYS:
+            value = text(parameters.get(key))
+            if value:
+                return value
+        return self.recorder_name
 
     @property
     def outcome(self) -> str:
         """ECS event.outcome as Elastic's AWS integration derives it."""
         if self.error_code is not None:
             return "failure"
-        if _mapping(self.raw.get("responseElements")).get("ConsoleLogin") == "Failure":
+        if as_mapping(self.raw.get("responseElements")).get("ConsoleLogin") == "Failure":
             return "failure"
         return "success"
 
@@ -298,6 +325,11 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
         "aws.cloudtrail.event_type": record.event_type,
         "aws.cloudtrail.event_category": text(record.raw.get("eventCategory")),
         "aws.cloudtrail.request_id": record.request_id,
+        "aws.cloudtrail.request_parameters": (
+            json.dumps(record.request_parameters, sort_keys=True, default=str)
+            if record.request_parameters
+            else None
+        ),
         "aws.cloudtrail.recipient_account_id": record.recipient_account_id,
         "aws.cloudtrail.management_event": record.management_event,
         "aws.cloudtrail.read_only": record.read_only,

@@ -1,4 +1,4 @@
-"""The rule's conditions over ECS fields: a Detection, or the reason the event is not ours."""
+"""The rules' conditions over ECS fields: a Detection, or the reason the event is not ours."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from recorder_guard.cloudtrail import CloudTrailEvent, ecs_fields
+from recorder_guard.conditions import first_miss, satisfied_prefix
 from recorder_guard.rules import Rule
+
+REQUEST_PARAMETERS = "aws.cloudtrail.flattened.request_parameters."
+MISS_CODES = {"event.outcome": "failed_call", "event.provider": "not_provider"}
 
 
 @dataclass(frozen=True)
@@ -25,31 +29,48 @@ class Ignored:
     code: str
 
 
-def _mismatch(rule: Rule, fields: Mapping[str, Any]) -> tuple[str, str] | None:
-    for name, wanted in rule.conditions:
-        actual = fields.get(name)
-        if actual != wanted:
-            shown = "absent" if actual is None else repr(actual)[:80]
-            code = {"event.outcome": "failed_call"}.get(name, "not_" + name.split(".")[-1])
-            return code, f"{name} is {shown}, rule {rule.name!r} wants {wanted!r}"
-    return None
+def resolver(event: CloudTrailEvent, fields: Mapping[str, Any]) -> Any:
+    """ECS fields by name, and request parameters by path, as Elastic's flattened field."""
+
+    def resolve(name: str) -> Any:
+        if not name.startswith(REQUEST_PARAMETERS):
+            return fields.get(name)
+        node: Any = event.record.request_parameters
+        for part in name[len(REQUEST_PARAMETERS) :].split("."):
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(part)
+        return node
+
+    return resolve
+
+
+def _miss_code(field: str) -> str:
+    if field in MISS_CODES:
+        return MISS_CODES[field]
+    if field == "event.action":
+        return "not_action"
+    return "excluded" if field.startswith("aws.cloudtrail.user_identity") else "not_matched"
 
 
 def detect(event: CloudTrailEvent, rules: Iterable[Rule]) -> Detection | Ignored:
-    """First rule whose every condition holds; else the nearest miss explains the skip."""
+    """First rule whose conditions hold; else the rule that came nearest explains the skip."""
     if not event.is_api_call:
         return Ignored(
             reason=f"detail-type is {event.detail_type[:80]!r}, not a CloudTrail API call",
             code="not_api_call",
         )
     fields = ecs_fields(event)
-    misses: list[tuple[str, str]] = []
+    resolve = resolver(event, fields)
+    nearest: tuple[int, str, str] | None = None
     for rule in rules:
-        miss = _mismatch(rule, fields)
+        miss = first_miss(rule.conditions, resolve)
         if miss is None:
             return Detection(rule=rule, event=event, fields=fields)
-        misses.append(miss)
-    if not misses:
+        score = satisfied_prefix(rule.conditions, resolve)
+        if nearest is None or score > nearest[0]:
+            field, why = miss
+            nearest = (score, _miss_code(field), f"{why} (rule {rule.name!r})")
+    if nearest is None:
         return Ignored(reason="no detection rule is enabled", code="no_rules")
-    code, reason = misses[0]
-    return Ignored(reason=reason, code=code)
+    return Ignored(reason=nearest[2], code=nearest[1])

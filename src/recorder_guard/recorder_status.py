@@ -18,6 +18,7 @@ class RecorderStatus:
     """What DescribeConfigurationRecorderStatus said, or why we could not ask."""
 
     recording: bool | None
+    name: str | None = None
     last_status: str | None = None
     last_error_code: str | None = None
     last_stop_time: str | None = None
@@ -27,13 +28,14 @@ class RecorderStatus:
     @property
     def summary(self) -> str:
         if self.recording is True:
-            return "recording again (restarted since the stop)"
+            return "recording"
         if self.recording is False:
-            return "still stopped"
+            return "stopped"
         return f"unknown ({self.unavailable_reason or 'not checked'})"
 
     def to_ecs(self) -> dict[str, Any]:
         fields = {
+            "name": self.name,
             "recording": self.recording,
             "summary": self.summary,
             "last_status": self.last_status,
@@ -56,15 +58,19 @@ def read_recorder_status(
     event_region: str | None,
     checked_at: str,
 ) -> RecorderStatus:
-    """Ask Config in the function's own region; any failure becomes an explained unknown."""
+    """Ask Config in the function's own region; any failure becomes an explained unknown.
+    Without a recorder name (a deleted delivery channel, say) it asks about the account's
+    customer-managed recorder, which is what such a call affects."""
     client_region = config.meta.region_name
-    if not recorder_name:
-        return not_checked("the event names no recorder")
     if event_region and event_region != client_region:
         return not_checked(f"event from {event_region}, responder runs in {client_region}")
     try:
-        response = config.describe_configuration_recorder_status(
-            ConfigurationRecorderNames=[recorder_name]
+        response = (
+            config.describe_configuration_recorder_status(
+                ConfigurationRecorderNames=[recorder_name]
+            )
+            if recorder_name
+            else config.describe_configuration_recorder_status()
         )
     except config.exceptions.NoSuchConfigurationRecorderException:
         return not_checked("the recorder no longer exists")
@@ -76,11 +82,12 @@ def read_recorder_status(
         return not_checked(f"status check failed: {code or type(error).__name__}")
     statuses = response.get("ConfigurationRecordersStatus", [])
     if not statuses:
-        return not_checked("the recorder no longer exists")
+        return not_checked("the recorder no longer exists" if recorder_name else "no recorder")
     status = statuses[0]
     stop_time = status.get("lastStopTime")
     return RecorderStatus(
         recording=bool(status.get("recording")),
+        name=status.get("name"),
         last_status=status.get("lastStatus"),
         last_error_code=status.get("lastErrorCode"),
         last_stop_time=stop_time.isoformat() if stop_time else None,

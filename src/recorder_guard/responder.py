@@ -22,7 +22,7 @@ from recorder_guard.remediation import (
     Target,
     remediate_within_budget,
 )
-from recorder_guard.rules import load_rules
+from recorder_guard.rules import enabled_rules
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -63,7 +63,7 @@ def respond(
 ) -> Outcome:
     """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
     parsed = parse_event(event)
-    verdict = detect(parsed, load_rules())
+    verdict = detect(parsed, enabled_rules(runtime.settings.enabled_rules))
     if isinstance(verdict, Ignored):
         return Outcome(
             outcome="ignored",

@@ -34,6 +34,7 @@ class Settings:
     flap_window_seconds: int = 3600
     remediation_budget_seconds: float = 10.0
     state_table: str | None = None
+    enabled_rules: tuple[str, ...] | None = None  # rule keys; None: the whole catalogue
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
                     f"EXEMPT_PRINCIPAL_ARNS entries must be ARN patterns, got {pattern[:100]!r}"
                 )
         return cls(
+            enabled_rules=_rule_keys(env),
             alert_topic_arn=topic,
             check_recorder_status=_boolean(env, "CHECK_RECORDER_STATUS", default=True),
             auto_restart=auto_restart,
@@ -95,3 +97,20 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _rule_keys(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """ENABLED_RULES: comma-separated rule keys, or `all` / empty for the whole catalogue."""
+    from recorder_guard.rules import load_rules  # noqa: PLC0415 - settings stay import-light
+
+    raw = env.get("ENABLED_RULES", "").strip()
+    if raw in ("", "all"):
+        return None
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    known = {rule.key for rule in load_rules()}
+    unknown = sorted(set(keys) - known)
+    if unknown or not keys:
+        raise SettingsError(
+            f"ENABLED_RULES names unknown rules {unknown}; known: {sorted(known)} or 'all'"
+        )
+    return keys

@@ -149,7 +149,7 @@ def test_email_says_what_who_where_when_and_what_next(stopped_status: RecorderSt
     text = render_email(alert_for(BASE, stopped_status))
     for expected in (
         "WHAT HAPPENED",
-        'recorder "default" in account 111122223333,',
+        "recorder default in account 111122223333,",
         "Recorder now:     still stopped",
         "PlatformAdmin/jane.doe (AssumedRole)",
         "203.0.113.24",

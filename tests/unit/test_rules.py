@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from recorder_guard.rules import load_rules, parse_rule
+from recorder_guard.rules import Rule, load_rules, parse_rule
 from tests.support import ROOT
 
 
+def seed_rule() -> Rule:
+    return next(rule for rule in load_rules() if rule.key == "stopped_recorder")
+
+
 def test_seed_rule_facts() -> None:
-    (rule,) = load_rules()
+    rule = seed_rule()
     assert rule.name == "AWS Configuration Recorder Stopped"
     assert rule.id == "fbd44836-0d69-4004-a0b4-03c20370c435"
     assert rule.version == 8
@@ -17,11 +21,13 @@ def test_seed_rule_facts() -> None:
     assert rule.risk_score == 73
     assert rule.author == ("Elastic",)
     assert rule.license == "Elastic License v2"
-    assert dict(rule.conditions) == {
-        "event.dataset": "aws.cloudtrail",
-        "event.provider": "config.amazonaws.com",
-        "event.action": "StopConfigurationRecorder",
-        "event.outcome": "success",
+    assert rule.conditions == {
+        "all": [
+            {"field": "event.dataset", "equals": "aws.cloudtrail"},
+            {"field": "event.provider", "equals": "config.amazonaws.com"},
+            {"field": "event.action", "equals": "StopConfigurationRecorder"},
+            {"field": "event.outcome", "equals": "success"},
+        ]
     }
     assert rule.tags == ("Elastic", "Cloud", "AWS", "Continuous Monitoring", "SecOps", "Monitoring")
     (threat,) = rule.threats
@@ -32,7 +38,7 @@ def test_seed_rule_facts() -> None:
 
 def test_seed_text_agrees_with_rule_file() -> None:
     seed = next((ROOT.parent / "shared" / "seed").glob("*.txt")).read_text(encoding="utf-8")
-    (rule,) = load_rules()
+    rule = seed_rule()
     for fact in (
         rule.name,
         f"**Risk score**: {rule.risk_score}",
@@ -46,7 +52,7 @@ def test_seed_text_agrees_with_rule_file() -> None:
 
 
 def test_ecs_threat_fields() -> None:
-    (rule,) = load_rules()
+    rule = seed_rule()
     threat = rule.threat_to_ecs()
     assert threat["framework"] == "MITRE ATT&CK"
     assert threat["technique"]["subtechnique"]["id"] == ["T1562.001", "T1562.008"]

@@ -35,6 +35,7 @@ def _yes_no(value: bool | None) -> str:
 def _description(alert: Alert) -> str:
     actor = alert.actor
     lines = [
+        alert.summary(slack_code, slack_text),
         f"*Severity:* {alert.severity} (risk score {alert.rule.risk_score})",
         f"*Recorder:* {slack_code(alert.recorder_name)}"
         + (" (service-linked)" if alert.service_linked else ""),
@@ -44,7 +45,7 @@ def _description(alert: Alert) -> str:
         f"*Principal ARN:* {slack_code(actor.arn)}",
     ]
     if alert.remediation:
-        lines.insert(3, f"*Auto-restart:* {remediation_text(alert.remediation, slack_text)}")
+        lines.insert(4, f"*Auto-restart:* {remediation_text(alert.remediation, slack_text)}")
     if alert.escalated:
         lines.insert(0, ESCALATION_LINE)
     if actor.access_key_id:
@@ -65,6 +66,11 @@ def _description(alert: Alert) -> str:
     return "\n".join(lines)
 
 
+def _target(alert: Alert) -> str:
+    name = slack_code(alert.resource_name or alert.recorder_name)
+    return name if alert.rule.single_action else f"{slack_text(alert.action)} {name}"
+
+
 def _step(step: NextStep) -> str:
     command = f" {slack_code(step.command)}" if step.command else ""
     return slack_text(step.text) + command
@@ -75,7 +81,7 @@ def render_chatbot(alert: Alert) -> dict[str, Any]:
     emoji = SEVERITY_EMOJI[alert.severity]
     escalated = "ESCALATED " if alert.escalated else ""
     title = (
-        f"{emoji} {escalated}{slack_text(alert.rule.name)}: {slack_code(alert.recorder_name)}"
+        f"{emoji} {escalated}{slack_text(alert.rule.name)}: {_target(alert)}"
         f" in {slack_code(alert.account_id)} / {slack_code(alert.region)}"
     )
     keywords = [

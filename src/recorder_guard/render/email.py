@@ -8,6 +8,7 @@ hide text with bidi overrides.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from recorder_guard import __version__
@@ -20,6 +21,7 @@ ESCALATION = (
     " was not restarted again, to avoid a restart loop: a person must look."
 )
 LABEL_WIDTH = 18
+SIMPLE_TOKEN = re.compile(r"[\w.:/@+=,-]+")
 
 
 def _yes_no(value: bool | None) -> str:
@@ -35,6 +37,13 @@ def _duration(seconds: float) -> str:
     if minutes < 120:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+def quoted(value: str | None) -> str:
+    """An untrusted value inside prose: escaped, and quoted unless it is one plain token, so
+    a value with spaces cannot pass for part of the sentence."""
+    text = plain(value)
+    return text if SIMPLE_TOKEN.fullmatch(text) else '"' + text.replace('"', '\\"') + '"'
 
 
 def _field(label: str, value: str) -> list[str]:
@@ -62,25 +71,18 @@ def _paragraph(value: str, indent: str = "  ", first: str | None = None) -> list
 def render_email(alert: Alert) -> str:
     actor = alert.actor
     rule = alert.rule
-    recorder = plain(alert.recorder_name)
-    account = plain(alert.account_id)
-    region = plain(alert.region)
     escalation = [*_paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
     lines = [
         f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
         "",
         *escalation,
         "WHAT HAPPENED",
-        *_paragraph(
-            f'The AWS Config configuration recorder "{recorder}" in account {account}, region'
-            f" {region}, was stopped ({alert.action} succeeded). While it is stopped, resource"
-            " changes are not recorded and AWS Config rules and Security Hub controls go quiet."
-        ),
+        *_paragraph(alert.summary(quoted, plain)),
     ]
     if alert.service_linked:
         lines += _paragraph(
-            "This recorder is service-linked: only its AWS service may stop it, so a customer"
-            " stop is unexpected and worth a closer look."
+            "This recorder is service-linked: only its AWS service may change it, so a customer"
+            " call is unexpected and worth a closer look."
         )
     lines += [
         "",

@@ -27,11 +27,11 @@ def clip_subject(text: str) -> str:
 
 
 def render_subject(alert: Alert) -> str:
-    recorder = alert.recorder_name or "recorder"
     where = f"{alert.account_id or 'unknown account'} {alert.region or ''}".strip()
     prefix = "[ESCALATED] " if alert.escalated else ""
-    return clip_subject(
-        prefix + f"[{alert.severity.upper()}] Config recorder stopped: {recorder} in {where}"
+    headline = (
+        "Config recorder stopped"
         if alert.action == "StopConfigurationRecorder"
-        else prefix + f"[{alert.severity.upper()}] {alert.rule.name}: {recorder} in {where}"
+        else alert.rule.name
     )
+    return clip_subject(f"{prefix}[{alert.severity.upper()}] {headline}: {alert.target} in {where}")

@@ -1,15 +1,19 @@
-"""Detection rules as data: one JSON file per rule, loaded once per process."""
+"""Detection rules as data: one JSON file per rule, loaded and checked once per process."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from recorder_guard.conditions import leaf_values, validate
+
 SEVERITIES = ("low", "medium", "high", "critical")
 REMEDIATIONS = (None, "restart_recorder")
+API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,17 @@ class Threat:
 
 
 @dataclass(frozen=True)
+class StepTemplate:
+    """A triage step; `{recorder}`, `{resource}` and `{region_flag}` are filled per alert."""
+
+    text: str
+    command: str | None = None
+    actions: tuple[str, ...] = ()  # only for these event actions; empty: always
+
+
+@dataclass(frozen=True)
 class Rule:
+    key: str
     name: str
     id: str
     version: int
@@ -39,16 +53,47 @@ class Rule:
     license: str
     ruleset: str
     query: str
-    conditions: tuple[tuple[str, str], ...]
+    conditions: Mapping[str, Any] = field(hash=False)
     references: tuple[str, ...]
     tags: tuple[str, ...]
     threats: tuple[Threat, ...]
+    summary: str
+    next_steps: tuple[StepTemplate, ...]
+    cis_controls: tuple[str, ...] = ()
+    rationale: str = ""
     remediation: str | None = None
+
+    @property
+    def single_action(self) -> bool:
+        return len(self.event_pattern()["detail"]["eventName"]) == 1
 
     @property
     def restartable(self) -> bool:
         """Only a stopped recorder is restarted; other rules alert and explain."""
         return self.remediation == "restart_recorder"
+
+    def event_pattern(self) -> dict[str, Any]:
+        """The EventBridge pre-filter for this rule: provider, actions and success only.
+
+        The rule's finer conditions (exclusions, request parameters) are evaluated by the
+        handler; EventBridge's anything-but does not match absent fields, so they stay there.
+        """
+        provider = leaf_values(self.conditions, "event.provider", "equals")
+        actions = leaf_values(self.conditions, "event.action", "in") or leaf_values(
+            self.conditions, "event.action", "equals"
+        )
+        outcome = leaf_values(self.conditions, "event.outcome", "equals")
+        if not provider or not actions or outcome != ["success"]:
+            raise ValueError(f"rule {self.key}: needs provider, action(s) and outcome success")
+        return {
+            "source": ["aws." + str(provider[0]).split(".")[0]],
+            "detail-type": [API_CALL_DETAIL_TYPE],
+            "detail": {
+                "eventSource": provider,
+                "eventName": sorted(actions),
+                "errorCode": [{"exists": False}],
+            },
+        }
 
     def to_ecs(self) -> dict[str, Any]:
         """The ECS `rule.*` fields, as Elastic Security writes them on its own alerts."""
@@ -62,7 +107,7 @@ class Rule:
             "license": self.license,
             "ruleset": self.ruleset,
             "reference": list(self.references),
-            "category": "Defense Evasion",
+            "category": self.threats[0].tactic.name if self.threats else "",
         }
 
     def threat_to_ecs(self) -> dict[str, Any]:
@@ -103,14 +148,16 @@ def _entry(raw: dict[str, Any]) -> MitreEntry:
 
 def parse_rule(raw: dict[str, Any]) -> Rule:
     """Validate one rule file; a broken rule must fail at import, not at alert time."""
+    where = f"rule {raw.get('key') or raw.get('id')}"
     severity = raw["severity"]
     if severity not in SEVERITIES:
-        raise ValueError(f"rule {raw.get('id')}: severity {severity!r} not in {SEVERITIES}")
+        raise ValueError(f"{where}: severity {severity!r} not in {SEVERITIES}")
     if raw.get("remediation") not in REMEDIATIONS:
-        raise ValueError(f"rule {raw.get('id')}: remediation {raw.get('remediation')!r} unknown")
+        raise ValueError(f"{where}: remediation {raw.get('remediation')!r} unknown")
     risk_score = int(raw["risk_score"])
     if not 0 <= risk_score <= 100:
-        raise ValueError(f"rule {raw.get('id')}: risk_score {risk_score} outside 0..100")
+        raise ValueError(f"{where}: risk_score {risk_score} outside 0..100")
+    validate(raw["conditions"], where)
     threats = tuple(
         Threat(
             framework=t["framework"],
@@ -121,7 +168,8 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         for t in raw.get("threat", [])
         for technique in t["technique"]
     )
-    return Rule(
+    rule = Rule(
+        key=raw["key"],
         name=raw["name"],
         id=raw["id"],
         version=int(raw["version"]),
@@ -132,17 +180,36 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         license=raw["license"],
         ruleset=raw.get("ruleset", ""),
         query=raw["query"],
-        conditions=tuple((str(k), str(v)) for k, v in raw["conditions"].items()),
+        conditions=raw["conditions"],
         references=tuple(raw["references"]),
         tags=tuple(raw["tags"]),
         threats=threats,
+        summary=raw["summary"],
+        next_steps=tuple(
+            StepTemplate(s["text"], s.get("command"), tuple(s.get("actions", [])))
+            for s in raw["next_steps"]
+        ),
+        cis_controls=tuple(raw.get("cis_controls", [])),
+        rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
     )
+    rule.event_pattern()  # every rule must yield an EventBridge pre-filter
+    return rule
 
 
 @cache
 def load_rules() -> tuple[Rule, ...]:
-    """Every rule file shipped in this package, sorted by file name."""
+    """Every rule file shipped in this package, in file-name order (the catalogue)."""
     folder = resources.files(__package__)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
-    return tuple(parse_rule(json.loads(f.read_text(encoding="utf-8"))) for f in files)
+    rules = tuple(parse_rule(json.loads(f.read_text(encoding="utf-8"))) for f in files)
+    keys = [rule.key for rule in rules]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate rule keys in {keys}")
+    return rules
+
+
+def enabled_rules(keys: tuple[str, ...] | None) -> tuple[Rule, ...]:
+    """The catalogue filtered by ENABLED_RULES (None: all)."""
+    rules = load_rules()
+    return rules if keys is None else tuple(rule for rule in rules if rule.key in keys)
