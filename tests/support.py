@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 TEMPLATE = ROOT / "template.yaml"
@@ -93,3 +95,33 @@ def corpus_events() -> dict[str, tuple[Any, str | None]]:
         event = data if "envelope" in form.lower() else wrap_as_eventbridge(data)
         events[name] = (event, "stopped_recorder" if alerts else CATALOGUE_ALERTS.get(name))
     return events
+
+
+class Intrinsic(dict[str, Any]):
+    """A CloudFormation short-form tag (!Ref, !GetAtt, ...) as its long form."""
+
+
+class TemplateLoader(yaml.SafeLoader):
+    """YAML loader that accepts CloudFormation's short-form intrinsic functions."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Intrinsic:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return Intrinsic({name: value})
+
+
+TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load_template() -> dict[str, Any]:
+    """template.yaml as data, intrinsic functions in their long (JSON) form."""
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=TemplateLoader)

@@ -3,6 +3,7 @@
     python -m recorder_guard invoke EVENT.json [--json] [--verbose]
                              [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
     python -m recorder_guard demo [FOLDER] [--auto-restart]
+    python -m recorder_guard patterns      the EventBridge pattern of each rule, for template.yaml
 
 Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
 not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
@@ -19,6 +20,7 @@ from typing import Any
 
 from recorder_guard.cloudtrail import MalformedEventError
 from recorder_guard.render.chatbot import chat_preview
+from recorder_guard.rules import load_rules
 
 EXIT_REJECTED = 1
 EXIT_BAD_INPUT = 2
@@ -104,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
         )
+    commands.add_parser("patterns", help="print each rule's EventBridge pattern as JSON")
     args = parser.parse_args(argv)
     try:
+        if args.command == "patterns":
+            print(json.dumps({r.key: r.event_pattern() for r in load_rules()}, indent=2))
+            return 0
         if args.command == "invoke":
             result = run(args.event, verbose=args.verbose, args=args)
             print(json.dumps(result) if args.json else human_report(args.event, result))

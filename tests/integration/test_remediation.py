@@ -274,3 +274,14 @@ def test_handler_escalates_a_flapping_recorder(aws: Aws) -> None:
     notifications = aws.received()
     assert len(notifications) == 2
     assert notifications[1]["Subject"].startswith("[ESCALATED] [HIGH]")
+
+
+def test_auto_restart_applies_only_to_the_stopped_recorder_rule(aws: Aws) -> None:
+    for name in (
+        "delete_delivery_channel_assumed_role.json",
+        "put_recorder_exclude_iam_types.json",
+    ):
+        summary = app.handler(sample_events()[name], LocalContext())
+        assert summary["outcome"] == "alerted"
+        assert "remediation" not in summary
+    assert not any("StartConfigurationRecorder" in call for call in aws.calls)

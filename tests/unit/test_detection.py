@@ -12,7 +12,7 @@ from recorder_guard.alert import build_alert
 from recorder_guard.cloudtrail import parse_event
 from recorder_guard.detection import Detection, Ignored, detect
 from recorder_guard.notify import build_publish_request
-from recorder_guard.rules import load_rules
+from recorder_guard.rules import enabled_rules, load_rules
 from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, sample_events, sample_expectations
 
@@ -110,3 +110,200 @@ def test_a_stop_by_any_identity_type_alerts_and_renders(
     request = build_publish_request(alert, "arn:aws:sns:us-east-1:123456789012:alerts")
     email = json.loads(request["Message"])["email"]
     assert f"({kind})" in email or kind == "None"
+
+
+# --- the rules the catalogue added ----------------------------------------------------------
+
+DELETIONS = [
+    "DeleteConfigRule",
+    "DeleteOrganizationConfigRule",
+    "DeleteConfigurationAggregator",
+    "DeleteConfigurationRecorder",
+    "DeleteConformancePack",
+    "DeleteOrganizationConformancePack",
+    "DeleteDeliveryChannel",
+    "DeleteRemediationConfiguration",
+    "DeleteRetentionConfiguration",
+]
+
+
+def config_call(base: dict[str, Any], action: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    event = copy.deepcopy(base)
+    event["detail"]["eventName"] = action
+    event["detail"]["requestParameters"] = parameters
+    return event
+
+
+@pytest.mark.parametrize("action", DELETIONS)
+def test_every_deletion_alerts_medium(assumed_role_event: dict[str, Any], action: str) -> None:
+    result = verdict(config_call(assumed_role_event, action, {"configRuleName": "r"}))
+    assert isinstance(result, Detection)
+    assert (result.rule.key, result.rule.severity, result.rule.risk_score) == (
+        "config_resource_deletion",
+        "medium",
+        47,
+    )
+
+
+@pytest.mark.parametrize(
+    ("identity_change", "why"),
+    [
+        ({"invokedBy": "securityhub.amazonaws.com"}, "invoked_by"),
+        ({"invokedBy": "config-conforms.amazonaws.com"}, "invoked_by"),
+        (
+            {"sessionIssuerArn": "arn:aws:iam::111122223333:role/AWSControlTowerExecution"},
+            "session_issuer",
+        ),
+        (
+            {
+                "sessionIssuerArn": "arn:aws:iam::111122223333:role/aws-service-role/"
+                "fms.amazonaws.com/AWSServiceRoleForFMS"
+            },
+            "session_issuer",
+        ),
+    ],
+)
+def test_deletions_by_config_managing_services_are_excluded(
+    assumed_role_event: dict[str, Any], identity_change: dict[str, str], why: str
+) -> None:
+    event = config_call(assumed_role_event, "DeleteConfigRule", {"configRuleName": "r"})
+    identity = event["detail"]["userIdentity"]
+    if "invokedBy" in identity_change:
+        identity["invokedBy"] = identity_change["invokedBy"]
+    else:
+        identity["sessionContext"]["sessionIssuer"]["arn"] = identity_change["sessionIssuerArn"]
+    result = verdict(event)
+    assert isinstance(result, Ignored)
+    assert result.code == "excluded"
+    assert why in result.reason
+
+
+def test_failed_deletion_is_ignored(assumed_role_event: dict[str, Any]) -> None:
+    event = config_call(assumed_role_event, "DeleteDeliveryChannel", {"deliveryChannelName": "x"})
+    event["detail"]["errorCode"] = "LastDeliveryChannelDeleteFailedException"
+    assert isinstance(verdict(event), Ignored)
+
+
+RECORDER = {"name": "default", "roleARN": "arn:aws:iam::111122223333:role/config"}
+
+
+@pytest.mark.parametrize(
+    ("recorder", "narrowed"),
+    [
+        (RECORDER, False),
+        ({**RECORDER, "recordingGroup": {"allSupported": True}}, False),
+        (
+            {
+                **RECORDER,
+                "recordingGroup": {"allSupported": False, "resourceTypes": ["AWS::S3::Bucket"]},
+            },
+            True,
+        ),
+        (
+            {
+                **RECORDER,
+                "recordingGroup": {
+                    "exclusionByResourceTypes": {"resourceTypes": ["AWS::IAM::Role"]}
+                },
+            },
+            True,
+        ),
+        (
+            {
+                **RECORDER,
+                "recordingGroup": {"recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"}},
+            },
+            True,
+        ),
+        (
+            {
+                **RECORDER,
+                "recordingGroup": {
+                    "recordingStrategy": {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}
+                },
+            },
+            False,
+        ),
+        ({**RECORDER, "recordingMode": {"recordingFrequency": "DAILY"}}, True),
+        ({**RECORDER, "recordingMode": {"recordingFrequency": "CONTINUOUS"}}, False),
+        (
+            {
+                **RECORDER,
+                "recordingMode": {
+                    "recordingFrequency": "CONTINUOUS",
+                    "recordingModeOverrides": [
+                        {"resourceTypes": ["AWS::EC2::Instance"], "recordingFrequency": "DAILY"}
+                    ],
+                },
+            },
+            True,
+        ),
+        ({**RECORDER, "recordingGroup": "not an object"}, False),
+    ],
+)
+def test_put_configuration_recorder_narrowing(
+    assumed_role_event: dict[str, Any], recorder: dict[str, Any], narrowed: bool
+) -> None:
+    event = config_call(
+        assumed_role_event, "PutConfigurationRecorder", {"configurationRecorder": recorder}
+    )
+    result = verdict(event)
+    assert isinstance(result, Detection) == narrowed, result
+    if narrowed:
+        assert isinstance(result, Detection)
+        assert result.rule.key == "recording_narrowed"
+        alert = build_alert(result, detected_at=DETECTED_AT)
+        assert alert.scope
+        assert alert.recorder_name == "default"
+
+
+def test_disassociate_resource_types_always_narrows(assumed_role_event: dict[str, Any]) -> None:
+    arn = "arn:aws:config:us-east-1:111122223333:configuration-recorder/default/abc123"
+    event = config_call(
+        assumed_role_event,
+        "DisassociateResourceTypes",
+        {"configurationRecorderArn": arn, "resourceTypes": ["AWS::IAM::Role"]},
+    )
+    result = verdict(event)
+    assert isinstance(result, Detection)
+    alert = build_alert(result, detected_at=DETECTED_AT)
+    assert alert.recorder_name == "default"
+    assert alert.scope == "stop recording AWS::IAM::Role"
+
+
+def test_associate_resource_types_widens_and_is_ignored(assumed_role_event: dict[str, Any]) -> None:
+    event = config_call(
+        assumed_role_event, "AssociateResourceTypes", {"resourceTypes": ["AWS::IAM::Role"]}
+    )
+    assert isinstance(verdict(event), Ignored)
+
+
+def test_deletion_alert_says_what_to_recreate(assumed_role_event: dict[str, Any]) -> None:
+    event = config_call(
+        assumed_role_event, "DeleteDeliveryChannel", {"deliveryChannelName": "main"}
+    )
+    result = verdict(event)
+    assert isinstance(result, Detection)
+    alert = build_alert(result, detected_at=DETECTED_AT)
+    commands = [step.command for step in alert.next_steps if step.command]
+    assert commands[0].startswith(
+        "aws configservice put-delivery-channel --delivery-channel name=main,"
+    )
+    assert commands[1].startswith("aws configservice start-configuration-recorder")
+    assert not result.rule.restartable
+    recorder_deleted = config_call(
+        assumed_role_event, "DeleteConfigurationRecorder", {"configurationRecorderName": "default"}
+    )
+    detection = verdict(recorder_deleted)
+    assert isinstance(detection, Detection)
+    steps = build_alert(detection, detected_at=DETECTED_AT).next_steps
+    assert steps[0].command is not None
+    assert "put-configuration-recorder" in steps[0].command
+
+
+def test_disabled_rules_do_not_alert(assumed_role_event: dict[str, Any]) -> None:
+    event = config_call(assumed_role_event, "DeleteDeliveryChannel", {"deliveryChannelName": "x"})
+    only_stop = enabled_rules(("stopped_recorder",))
+    result = detect(parse_event(event), only_stop)
+    assert isinstance(result, Ignored)
+    assert result.code == "not_action"

@@ -1,0 +1,73 @@
+"""The rule catalogue and template.yaml agree: one EventBridge rule per detection rule, each
+with exactly the pattern the catalogue generates, switchable by EnabledRules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from recorder_guard.rules import load_rules
+from recorder_guard.settings import Settings, SettingsError
+from tests.support import load_template
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+
+
+def eventbridge_rules() -> dict[str, tuple[str, dict[str, Any]]]:
+    """rule key -> (logical id, resource) for every AWS::Events::Rule in the template."""
+    found = {}
+    for logical_id, resource in load_template()["Resources"].items():
+        if resource["Type"] == "AWS::Events::Rule":
+            found[resource["Metadata"]["RecorderGuardRule"]] = (logical_id, resource)
+    return found
+
+
+def test_one_eventbridge_rule_per_detection_rule() -> None:
+    assert set(eventbridge_rules()) == {rule.key for rule in load_rules()}
+
+
+@pytest.mark.parametrize("rule", load_rules(), ids=lambda rule: rule.key)
+def test_template_pattern_is_the_generated_one(rule: Any) -> None:
+    _, resource = eventbridge_rules()[rule.key]
+    assert resource["Properties"]["EventPattern"] == rule.event_pattern()
+
+
+@pytest.mark.parametrize("rule", load_rules(), ids=lambda rule: rule.key)
+def test_each_rule_is_switchable_and_wired(rule: Any) -> None:
+    template = load_template()
+    logical_id, resource = eventbridge_rules()[rule.key]
+    condition = resource["Condition"]
+    assert condition in template["Conditions"]
+    assert f",{rule.key}," in str(template["Conditions"][condition])
+    permission = template["Resources"][f"{logical_id}Permission"]
+    assert permission["Condition"] == condition
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+    (target,) = resource["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ResponderFunction", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert "RetryPolicy" in target
+
+
+def test_enabled_rules_parameter_accepts_exactly_the_catalogue() -> None:
+    parameter = load_template()["Parameters"]["EnabledRules"]
+    pattern = re.compile(parameter["AllowedPattern"])
+    keys = [rule.key for rule in load_rules()]
+    assert pattern.fullmatch("all")
+    assert pattern.fullmatch(",".join(keys))
+    for key in keys:
+        assert pattern.fullmatch(key)
+    assert not pattern.fullmatch("stopped_recorder,unknown_rule")
+    assert not pattern.fullmatch("stopped_recorder, recording_narrowed")
+
+
+def test_settings_reject_unknown_rules() -> None:
+    env = {"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "stopped_recorder,nope"}
+    with pytest.raises(SettingsError, match="ENABLED_RULES"):
+        Settings.from_env(env)
+    assert (
+        Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "all"}).enabled_rules is None
+    )
+    only = Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "stopped_recorder"})
+    assert only.enabled_rules == ("stopped_recorder",)
