@@ -1,0 +1,208 @@
+"""template.yaml as a deployer gets it: real cfn-lint, sam validate --lint and sam build, and
+its IAM read as data and held against what the code calls (moto does not enforce IAM)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
+from tests.support import ROOT, TEMPLATE, load_template
+
+BIN = Path(sys.executable).parent
+FUNCTION = "ResponderFunction"
+
+
+def tool_env() -> dict[str, str]:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.setdefault("PYENV_VERSION", "3.11.7:3.13.0")  # sam build needs python3.13 on PATH
+    return env
+
+
+def function() -> dict[str, Any]:
+    return load_template()["Resources"][FUNCTION]
+
+
+def statements() -> list[dict[str, Any]]:
+    """The function's inline policy statements, each `Fn::If` unwrapped to (condition, stmt)."""
+    (policy,) = function()["Properties"]["Policies"]
+    return policy["Statement"]
+
+
+def conditional(condition: str) -> list[dict[str, Any]]:
+    return [
+        s["Fn::If"][1]
+        for s in statements()
+        if "Fn::If" in s
+        and s["Fn::If"][0] == condition
+        and s["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    ]
+
+
+def unconditional() -> list[dict[str, Any]]:
+    return [s for s in statements() if "Fn::If" not in s]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.slow
+def test_cfn_lint() -> None:
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_sam_validate_lint() -> None:
+    result = subprocess.run(
+        [
+            str(BIN / "sam"),
+            "validate",
+            "--lint",
+            "--region",
+            "us-east-1",
+            "--template-file",
+            str(TEMPLATE),
+        ],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_sam_build(tmp_path: Path) -> None:
+    if not shutil.which("python3.13", path=tool_env()["PATH"]) and not shutil.which("pyenv"):
+        pytest.skip("python3.13 is not available for the python3.13 runtime")
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [str(BIN / "sam"), "build", "--template-file", str(TEMPLATE), "--build-dir", str(build)],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        cwd=ROOT,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    code = build / FUNCTION
+    assert (code / "recorder_guard" / "app.py").is_file()
+    assert len(list((code / "recorder_guard" / "rules").glob("*.json"))) == 3
+    assert (code / "aws_lambda_powertools").is_dir()
+    assert not (code / "boto3").exists()  # the runtime provides it
+
+
+def test_function_shape() -> None:
+    properties = function()["Properties"]
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "recorder_guard.app.handler"
+    assert properties["CodeUri"] == "src/"
+    assert properties["MemorySize"] == {"Ref": "FunctionMemorySize"}
+    assert load_template()["Parameters"]["FunctionMemorySize"]["Default"] == 128
+    on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+def test_every_setting_is_set_by_the_template() -> None:
+    source = (ROOT / "src" / "recorder_guard" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'env(?:\.get)?\(\s*"([A-Z_]+)"', source))
+    read |= set(re.findall(r'_(?:boolean|integer)\(env, "([A-Z_]+)"', source))
+    assert read >= {"ALERT_TOPIC_ARN", "AUTO_RESTART", "ENABLED_RULES"}
+    variables = function()["Properties"]["Environment"]["Variables"]
+    assert read <= set(variables), read - set(variables)
+    parameters = load_template()["Parameters"]
+    for value in variables.values():
+        if isinstance(value, dict) and "Ref" in value and not value["Ref"].startswith("AWS::"):
+            assert value["Ref"] in parameters or value["Ref"] in load_template()["Resources"]
+
+
+def test_least_privilege_by_default() -> None:
+    always = unconditional()
+    granted = {action for s in always for action in actions(s)}
+    assert granted == {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}
+    publish = next(s for s in always if actions(s) == ["sns:Publish"])
+    assert publish["Resource"] == {"Ref": "AlertTopic"}
+    for statement in statements():
+        body = statement.get("Fn::If", [None, statement])[1]
+        assert body["Resource"] != "*", body
+        assert not any(a == "*" or a.endswith(":*") for a in actions(body)), body
+
+
+def test_no_config_write_permission_without_auto_restart() -> None:
+    conditions = load_template()["Conditions"]
+    writes = [
+        (s["Fn::If"][0], a)
+        for s in statements()
+        if "Fn::If" in s
+        for a in actions(s["Fn::If"][1])
+        if a.startswith("config:") and not a.startswith("config:Describe")
+    ]
+    assert writes == [("EnforcesRestart", "config:StartConfigurationRecorder")]
+    assert conditions["EnforcesRestart"] == {
+        "Fn::And": [
+            {"Condition": "AutoRestartEnabled"},
+            {"Fn::Equals": [{"Ref": "RemediationMode"}, "enforce"]},
+        ]
+    }
+    assert conditions["AutoRestartEnabled"] == {"Fn::Equals": [{"Ref": "AutoRestart"}, "true"]}
+    assert load_template()["Parameters"]["AutoRestart"]["Default"] == "false"
+    assert not any("PutConfigurationRecorder" in str(s) for s in statements())
+
+
+def test_remediation_permissions_are_exactly_what_the_code_declares() -> None:
+    granted = {a for s in conditional("EnforcesRestart") for a in actions(s)}
+    granted |= {a for s in conditional("ReadsRecorderStatus") for a in actions(s)}
+    assert granted == set(RESTART_PERMISSIONS + STATE_PERMISSIONS)
+    recorder_arn = (
+        "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:configuration-recorder/*"
+    )
+    for statement in conditional("EnforcesRestart") + conditional("ReadsRecorderStatus"):
+        if any(a.startswith("config:") for a in actions(statement)):
+            assert statement["Resource"] == {"Fn::Sub": recorder_arn}
+        else:
+            assert statement["Resource"] == {"Fn::GetAtt": ["RemediationStateTable", "Arn"]}
+    table = load_template()["Resources"]["RemediationStateTable"]
+    assert table["Condition"] == "EnforcesRestart"
+    assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def test_alerts_are_encrypted_with_a_customer_managed_key() -> None:
+    resources = load_template()["Resources"]
+    assert resources["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["AlertKey", "Arn"]
+    }
+    assert resources["AlertKey"]["Type"] == "AWS::KMS::Key"
+    assert resources["AlertKey"]["Properties"]["EnableKeyRotation"] is True
+    assert resources["DeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["AlertKey", "Arn"]
+    }
+    for statement in resources["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]:
+        principal = statement["Principal"]
+        assert principal != "*"
+        assert principal.get("AWS") != "*"
+
+
+def test_optional_email_outputs_and_logs() -> None:
+    template = load_template()
+    subscription = template["Resources"]["AlertEmailSubscription"]
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert template["Resources"]["ResponderLogGroup"]["Properties"]["RetentionInDays"] == {
+        "Ref": "LogRetentionDays"
+    }
+    assert {"AlertTopicArn", "FunctionName", "RuleArn"} <= set(template["Outputs"])
