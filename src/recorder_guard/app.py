@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.idempotency import event_id, make_idempotent
 from recorder_guard.responder import respond
 from recorder_guard.settings import Settings
 
@@ -25,14 +26,40 @@ def runtime() -> Runtime:
     return Runtime(settings=Settings.from_env())
 
 
+def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, Any]:
+    """One event to its summary, with its metrics and log line. With idempotency on this runs
+    once per CloudTrail eventID; a repeat returns the stored summary instead."""
+    outcome = respond(event, runtime, now=datetime.now(UTC), seconds_left=seconds_left)
+    if outcome.outcome == "ignored":
+        metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
+        logger.info("ignored", extra={"reason": outcome.reason, "code": outcome.ignored_code})
+        return outcome.summary()
+    metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
+    alert = outcome.alert
+    if alert and alert.delay_seconds is not None:
+        metrics.add_metric(
+            name="DetectionDelay", unit=MetricUnit.Seconds, value=alert.delay_seconds
+        )
+    if alert and alert.remediation:
+        name = "Remediation" + alert.remediation.outcome.title().replace("_", "")
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    logger.info("alert published", extra=outcome.summary())
+    return outcome.summary()
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        outcome = respond(
-            event,
-            runtime(),
-            now=datetime.now(UTC),
+        current = runtime()
+        run = process
+        dynamodb = current.dynamodb
+        table = current.settings.state_table
+        if current.settings.idempotency and dynamodb and table and event_id(event):
+            run = make_idempotent(process, dynamodb, table, context)
+        summary = run(
+            event=event,
+            runtime=current,
             seconds_left=context.get_remaining_time_in_millis() / 1000,
         )
     except MalformedEventError as error:
@@ -43,17 +70,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
         logger.exception("alert not published; the invocation fails so it is retried and kept")
         raise
-    if outcome.outcome == "ignored":
-        metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
-        logger.info("ignored", extra={"reason": outcome.reason, "code": outcome.ignored_code})
-    else:
-        metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
-        if outcome.alert and outcome.alert.delay_seconds is not None:
-            metrics.add_metric(
-                name="DetectionDelay", unit=MetricUnit.Seconds, value=outcome.alert.delay_seconds
-            )
-        if outcome.alert and outcome.alert.remediation:
-            name = "Remediation" + outcome.alert.remediation.outcome.title().replace("_", "")
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        logger.info("alert published", extra=outcome.summary())
-    return outcome.summary()
+    if summary.get("duplicate"):
+        metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+        logger.info("duplicate delivery: already handled, nothing published", extra=summary)
+    return summary

@@ -55,8 +55,9 @@ class Runtime:
 
     @property
     def dynamodb(self) -> DynamoDBClient | None:
-        """The restart-state table's client, only when there is a table."""
-        if not (self.settings.auto_restart and self.settings.state_table):
+        """The state table's client, only when a feature that uses the table is on."""
+        uses_table = self.settings.auto_restart or self.settings.idempotency
+        if not (uses_table and self.settings.state_table):
             return None
         if self._dynamodb is None:
             self._dynamodb = boto3.client("dynamodb", config=STATE_CONFIG)

@@ -80,21 +80,20 @@ def embedded_aws(options: LocalOptions) -> Iterator[list[dict[str, Any]]]:
         config.put_delivery_channel(
             DeliveryChannel={"name": "default", "s3BucketName": "config-bucket-local"}
         )
+        session.client("dynamodb").create_table(
+            TableName=STATE_TABLE,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         os.environ.update(
             ALERT_TOPIC_ARN=topic_arn,
+            STATE_TABLE_NAME=STATE_TABLE,
+            IDEMPOTENCY="true",
             AUTO_RESTART=str(options.auto_restart).lower(),
             REMEDIATION_MODE=options.remediation_mode,
             EXEMPT_PRINCIPAL_ARNS=options.exempt_principal_arns,
-            STATE_TABLE_NAME="",
         )
-        if options.auto_restart and options.remediation_mode == "enforce":
-            session.client("dynamodb").create_table(
-                TableName=STATE_TABLE,
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            os.environ["STATE_TABLE_NAME"] = STATE_TABLE
         published: list[dict[str, Any]] = []
 
         def capture(params: dict[str, Any], **_: Any) -> None:

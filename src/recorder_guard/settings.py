@@ -34,6 +34,7 @@ class Settings:
     flap_window_seconds: int = 3600
     remediation_budget_seconds: float = 10.0
     state_table: str | None = None
+    idempotency: bool = False  # the template turns it on; tests opt in
     enabled_rules: tuple[str, ...] | None = None  # rule keys; None: the whole catalogue
 
     @classmethod
@@ -56,6 +57,12 @@ class Settings:
                 "STATE_TABLE_NAME is not set: AUTO_RESTART in enforce mode keeps restart state"
                 " there to stop restart loops"
             )
+        idempotency = _boolean(env, "IDEMPOTENCY", default=True)
+        if idempotency and not state_table:
+            raise SettingsError(
+                "STATE_TABLE_NAME is not set: IDEMPOTENCY keeps one record per CloudTrail event"
+                " there (set IDEMPOTENCY=false to run without it)"
+            )
         patterns = tuple(p.strip() for p in env.get("EXEMPT_PRINCIPAL_ARNS", "").split(","))
         for pattern in patterns:
             if pattern and not pattern.startswith("arn:"):
@@ -74,6 +81,7 @@ class Settings:
                 _integer(env, "REMEDIATION_TIMEOUT_SECONDS", 10, 1, 60)
             ),
             state_table=state_table,
+            idempotency=idempotency,
         )
 
 

@@ -63,11 +63,14 @@ def test_enabled_rules_parameter_accepts_exactly_the_catalogue() -> None:
 
 
 def test_settings_reject_unknown_rules() -> None:
-    env = {"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "stopped_recorder,nope"}
+    env = {
+        "ALERT_TOPIC_ARN": TOPIC,
+        "IDEMPOTENCY": "false",
+        "ENABLED_RULES": "stopped_recorder,nope",
+    }
     with pytest.raises(SettingsError, match="ENABLED_RULES"):
         Settings.from_env(env)
-    assert (
-        Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "all"}).enabled_rules is None
-    )
-    only = Settings.from_env({"ALERT_TOPIC_ARN": TOPIC, "ENABLED_RULES": "stopped_recorder"})
+    base = {"ALERT_TOPIC_ARN": TOPIC, "IDEMPOTENCY": "false"}
+    assert Settings.from_env({**base, "ENABLED_RULES": "all"}).enabled_rules is None
+    only = Settings.from_env({**base, "ENABLED_RULES": "stopped_recorder"})
     assert only.enabled_rules == ("stopped_recorder",)

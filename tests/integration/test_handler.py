@@ -29,6 +29,7 @@ from tests.support import corpus_events, sample_events
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/config-role"
+TABLE = "state"
 
 
 @dataclass
@@ -75,7 +76,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         config.put_configuration_recorder(
             ConfigurationRecorder={"name": "default", "roleARN": ROLE}
         )
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         monkeypatch.setenv("ALERT_TOPIC_ARN", topic_arn)
+        monkeypatch.setenv("STATE_TABLE_NAME", TABLE)
         app.runtime.cache_clear()
         yield Stack(topic_arn, queue_url, sns, sqs, config)
         app.runtime.cache_clear()

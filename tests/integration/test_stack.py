@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
 from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
 from tests.support import ROOT, TEMPLATE, load_template
 
@@ -175,10 +176,47 @@ def test_remediation_permissions_are_exactly_what_the_code_declares() -> None:
         if any(a.startswith("config:") for a in actions(statement)):
             assert statement["Resource"] == {"Fn::Sub": recorder_arn}
         else:
-            assert statement["Resource"] == {"Fn::GetAtt": ["RemediationStateTable", "Arn"]}
-    table = load_template()["Resources"]["RemediationStateTable"]
-    assert table["Condition"] == "EnforcesRestart"
-    assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+            assert statement["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+
+
+def test_idempotency_permissions_are_exactly_what_the_code_declares() -> None:
+    (statement,) = conditional("IdempotencyEnabled")
+    assert set(actions(statement)) == set(IDEMPOTENCY_PERMISSIONS)
+    assert statement["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    template = load_template()
+    assert template["Parameters"]["Idempotency"]["Default"] == "true"
+    table = template["Resources"]["StateTable"]
+    assert table["Condition"] == "NeedsStateTable"
+    assert template["Conditions"]["NeedsStateTable"] == {
+        "Fn::Or": [{"Condition": "IdempotencyEnabled"}, {"Condition": "EnforcesRestart"}]
+    }
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+    assert table["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def test_alarms_reach_the_operator_topic() -> None:
+    resources = load_template()["Resources"]
+    alarms = {
+        (r["Properties"]["Namespace"], r["Properties"]["MetricName"]): r
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert set(alarms) >= {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SNS", "NumberOfNotificationsFailed"),
+    }
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "OperatorTopic"}]
+    assert resources["OperatorTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": ["AlertKey", "Arn"]
+    }
+    key_policy = str(resources["AlertKey"]["Properties"]["KeyPolicy"])
+    assert "cloudwatch.amazonaws.com" in key_policy
 
 
 def test_alerts_are_encrypted_with_a_customer_managed_key() -> None:
