@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
 # Publishing must survive throttling: the standard retry mode backs off on 429/5xx.
+PUBLISH_RETRIES = 5  # botocore's max_attempts counts retries: 6 attempts in all
 PUBLISH_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10
+    retries={"mode": "standard", "max_attempts": PUBLISH_RETRIES},
+    connect_timeout=5,
+    read_timeout=10,
 )
 # The status check is a nicety: short timeouts, few retries, so it never delays the alert much.
 STATUS_CHECK_CONFIG = Config(

@@ -21,6 +21,7 @@ from moto import mock_aws
 from recorder_guard import app
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
 from recorder_guard.local import LocalContext
 from recorder_guard.responder import respond
 from recorder_guard.settings import Settings
@@ -203,3 +204,46 @@ def test_corpus_through_the_handler(stack: Stack) -> None:
         if len(received) != (1 if should_alert else 0):
             mismatches.append(f"{name}: {len(received)} messages")
     assert mismatches == []
+
+
+def test_a_duplicate_delivery_publishes_nothing_new(stack: Stack) -> None:
+    event = sample_events()["stop_recorder_assumed_role.json"]
+    first = invoke(event)
+    second = invoke(copy.deepcopy(event))
+    assert first["outcome"] == second["outcome"] == "alerted"
+    assert second["duplicate"] is True
+    assert second["message_id"] == first["message_id"]
+    assert len(stack.received()) == 1
+
+
+def test_a_retry_after_a_failure_in_the_middle_publishes_once(stack: Stack) -> None:
+    event = sample_events()["stop_recorder_iam_user_access_key.json"]
+    stack.sns.delete_topic(TopicArn=stack.topic_arn)  # the publish fails mid-invocation
+    with pytest.raises(stack.sns.exceptions.NotFoundException):
+        invoke(event)
+    topic = stack.sns.create_topic(Name="alerts")["TopicArn"]
+    queue_arn = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.queue_url, AttributeNames=["QueueArn"]
+    )
+    stack.sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"]
+    )
+    retried = invoke(event)  # Lambda's retry: the failed attempt left no record behind
+    assert retried["outcome"] == "alerted"
+    assert "duplicate" not in retried
+    assert invoke(event)["duplicate"] is True
+    assert len(stack.received()) == 1
+
+
+def test_idempotency_uses_only_the_declared_calls(stack: Stack) -> None:
+    calls: list[str] = []
+    dynamodb = app.runtime().dynamodb
+    assert dynamodb is not None
+    dynamodb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append("dynamodb:" + model.name)
+    )
+    event = sample_events()["stop_recorder_root_console.json"]
+    invoke(event)
+    invoke(event)
+    assert calls
+    assert set(calls) <= set(IDEMPOTENCY_PERMISSIONS)
