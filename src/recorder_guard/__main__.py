@@ -4,6 +4,7 @@
                              [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
     python -m recorder_guard demo [FOLDER] [--auto-restart]
     python -m recorder_guard patterns      the EventBridge pattern of each rule, for template.yaml
+    python -m recorder_guard redrive --queue-url URL --function NAME [--dry-run] [--limit N]
 
 Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
 not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
@@ -85,6 +86,28 @@ def human_report(path: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run_redrive(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415 - only this command talks to a real account
+
+    from recorder_guard.redrive import lambda_sender, redrive  # noqa: PLC0415
+
+    session = boto3.Session(region_name=args.region)
+    sender = lambda_sender(session.client("lambda"), args.function)
+    report = redrive(
+        session.client("sqs"), args.queue_url, sender, dry_run=args.dry_run, limit=args.limit
+    )
+    for event in report.listed:
+        print(json.dumps(event))
+    for line in report.failed:
+        print(f"failed: {line}", file=sys.stderr)
+    print(
+        f"redriven: {len(report.redriven)}, failed: {len(report.failed)}"
+        + (f", listed: {len(report.listed)}" if args.dry_run else ""),
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m recorder_guard",
@@ -107,11 +130,21 @@ def main(argv: list[str] | None = None) -> int:
             "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
         )
     commands.add_parser("patterns", help="print each rule's EventBridge pattern as JSON")
+    redrive_cmd = commands.add_parser(
+        "redrive", help="send dead-letter events back to the deployed function (real AWS)"
+    )
+    redrive_cmd.add_argument("--queue-url", required=True, help="the DeadLetterQueueUrl output")
+    redrive_cmd.add_argument("--function", required=True, help="the FunctionName output")
+    redrive_cmd.add_argument("--dry-run", action="store_true", help="list, send nothing")
+    redrive_cmd.add_argument("--limit", type=int, help="at most this many messages")
+    redrive_cmd.add_argument("--region", help="defaults to the AWS CLI configuration")
     args = parser.parse_args(argv)
     try:
         if args.command == "patterns":
             print(json.dumps({r.key: r.event_pattern() for r in load_rules()}, indent=2))
             return 0
+        if args.command == "redrive":
+            return run_redrive(args)
         if args.command == "invoke":
             result = run(args.event, verbose=args.verbose, args=args)
             print(json.dumps(result) if args.json else human_report(args.event, result))
