@@ -9,13 +9,14 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check unit integration build invoke lock clean
+.PHONY: help demo test lint typecheck template-check build invoke redrive lock clean
 
 help:
 	@echo "make demo      run the responder on every file in events/ against an embedded AWS (moto)"
 	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
+	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
 	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
@@ -43,6 +44,9 @@ template-check: $(BIN)/.installed
 
 test: lint typecheck template-check
 	$(RUN) -m pytest
+
+redrive: $(BIN)/.installed
+	$(RUN) -m recorder_guard redrive --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" $(ARGS)
 
 build: $(BIN)/.installed
 	$(SAM_ENV) $(BIN)/sam build --template-file template.yaml
