@@ -171,7 +171,9 @@ def test_environment_references_exist() -> None:
 def test_log_group_has_retention_and_is_the_functions() -> None:
     properties = template_resource("ResponderLogGroup")["Properties"]
     assert "RetentionInDays" in properties
-    assert properties["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{FUNCTION}}}"}
+    assert properties["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-responder"}
+    logging = function_properties()["LoggingConfig"]
+    assert logging["LogGroup"] == {"Ref": "ResponderLogGroup"}
 
 
 def test_rule_targets_retry_then_dead_letter() -> None:
