@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build invoke redrive lock clean
+.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean
 
 help:
 	@echo "make demo      run the responder on every file in events/ against an embedded AWS (moto)"
@@ -17,6 +17,7 @@ help:
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
+	@echo "make bench     cold start, per-event cost, memory, package size (writes bench/results.json)"
 	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
@@ -32,8 +33,8 @@ invoke: $(BIN)/.installed
 	@$(RUN) -m recorder_guard invoke $(EVENT) $(ARGS)
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
@@ -51,8 +52,11 @@ redrive: $(BIN)/.installed
 build: $(BIN)/.installed
 	$(SAM_ENV) $(BIN)/sam build --template-file template.yaml
 
+bench: build
+	$(SAM_ENV) $(BIN)/python bench/bench.py $(ARGS)
+
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions CI tested; regenerate with `make lock` after changing requirements-dev.txt.' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.runtime-venv

@@ -105,6 +105,9 @@ def test_sam_build(tmp_path: Path) -> None:
     assert len(list((code / "recorder_guard" / "rules").glob("*.json"))) == 3
     assert (code / "aws_lambda_powertools").is_dir()
     assert not (code / "boto3").exists()  # the runtime provides it
+    # Lambda cannot write bytecode into its read-only code directory: we ship it (src/Makefile)
+    assert list((code / "recorder_guard" / "__pycache__").glob("app.cpython-313.pyc"))
+    assert not (code / "Makefile").exists()
 
 
 def test_function_shape() -> None:

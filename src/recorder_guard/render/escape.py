@@ -22,6 +22,8 @@ def plain(value: str | None) -> str:
     characters become visible escapes, so no value can fake a line or reorder text."""
     if value is None or value == "":
         return UNKNOWN
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return value
     out = []
     for char in value:
         category = unicodedata.category(char)
