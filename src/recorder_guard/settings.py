@@ -122,3 +122,15 @@ def _rule_keys(env: Mapping[str, str]) -> tuple[str, ...] | None:
             f"ENABLED_RULES names unknown rules {unknown}; known: {sorted(known)} or 'all'"
         )
     return keys
+
+
+def slack_webhook_secret_arn(env: Mapping[str, str] | None = None) -> str:
+    """SLACK_WEBHOOK_SECRET_ARN, for the Slack forwarder function only."""
+    env = os.environ if env is None else env
+    arn = env.get("SLACK_WEBHOOK_SECRET_ARN", "").strip()
+    if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
+        raise SettingsError(
+            "SLACK_WEBHOOK_SECRET_ARN must be the ARN of the Secrets Manager secret that holds"
+            f" the Slack webhook URL, got {arn[:200]!r}"
+        )
+    return arn

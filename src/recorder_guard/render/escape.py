@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 UNKNOWN = "unknown"
+MENTION = re.compile(r"@(?=\w)")
 
 
 def _visible(char: str) -> str:
@@ -42,8 +44,10 @@ def ascii_only(value: str) -> str:
 
 def slack_text(value: str | None) -> str:
     """Slack's three control characters; after this no `<...>` link, mention or command
-    can be formed, because Slack only parses those from literal angle brackets."""
-    return plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    can be formed, because Slack only parses those from literal angle brackets. A word
+    joiner after `@` also keeps `@here` or `@channel` from being read as a mention."""
+    escaped = plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTION.sub("@\u2060", escaped)
 
 
 def slack_code(value: str | None) -> str:

@@ -1,0 +1,231 @@
+"""The Slack webhook forwarder, from the user's side: an alert arrives over SNS, a Block Kit
+message reaches a real HTTP server on loopback that records requests and can answer 429
+and 500 like Slack does."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from recorder_guard import slack_forwarder
+from recorder_guard.local import LocalContext
+from recorder_guard.notify import build_publish_request
+from recorder_guard.render.slack import FIELD_MAX, FIELDS_MAX, HEADER_MAX, SECTION_MAX, render_slack
+from recorder_guard.slack_forwarder import (
+    SlackDeliveryError,
+    forward,
+    post,
+    webhook_url_from_secret,
+)
+from tests.conftest import alert_for
+from tests.support import sample_events
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+
+
+def lambda_rendition(name: str) -> str:
+    """What SNS hands the forwarder: the `lambda` key of the one publish."""
+    request = build_publish_request(alert_for(sample_events()[name]), TOPIC)
+    return json.loads(request["Message"])["lambda"]
+
+
+def sns_event(message: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "Sns": {"Type": "Notification", "TopicArn": TOPIC, "Message": message},
+            }
+        ]
+    }
+
+
+@dataclass
+class FakeSlack:
+    """Records every request; answers from a script of (status, headers), then 200 ok."""
+
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            fake.requests.append(
+                {"path": self.path, "type": self.headers["Content-Type"], "body": json.loads(body)}
+            )
+            status, headers = fake.script.pop(0) if fake.script else (200, {})
+            payload = b"ok" if status == 200 else b"rate_limited" if status == 429 else b"error"
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-token"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_alert_becomes_one_block_kit_message(slack: FakeSlack) -> None:
+    sleeps: list[float] = []
+    assert (
+        forward(
+            sns_event(lambda_rendition("stop_recorder_assumed_role.json")),
+            slack.url,
+            sleep=sleeps.append,
+        )
+        == 1
+    )
+    (request,) = slack.requests
+    assert request["type"] == "application/json"
+    message = request["body"]
+    blocks = message["blocks"]
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "🟠 AWS Configuration Recorder Stopped"},
+    }
+    text = json.dumps(message)
+    for expected in (
+        "`PlatformAdmin/jane.doe`",
+        "`111122223333`",
+        "`203.0.113.24`",
+        "T1562.001",
+        "*Next steps*",
+    ):
+        assert expected in text
+    assert "high (risk score 73)" in text
+    assert sleeps == []
+
+
+def test_limits_hold(slack: FakeSlack) -> None:
+    for name in ("stop_recorder_hostile_user_agent.json", "put_recorder_exclude_iam_types.json"):
+        message = render_slack(json.loads(lambda_rendition(name)))
+        assert len(message["blocks"]) <= 50
+        for block in message["blocks"]:
+            if block["type"] == "header":
+                assert len(block["text"]["text"]) <= HEADER_MAX
+            if block["type"] == "section" and "text" in block:
+                assert len(block["text"]["text"]) <= SECTION_MAX
+            if "fields" in block:
+                assert len(block["fields"]) <= FIELDS_MAX
+                assert all(len(f["text"]) <= FIELD_MAX for f in block["fields"])
+
+
+def test_hostile_values_cannot_link_mention_or_format(slack: FakeSlack) -> None:
+    message = render_slack(json.loads(lambda_rendition("stop_recorder_hostile_user_agent.json")))
+    text = json.dumps(message)
+    assert "<https://evil.example" not in text
+    assert "&lt;https://evil.example/login|Click to re-authenticate&gt;" in text
+    assert "<!" not in text
+    assert "<@" not in text
+    for block in message["blocks"]:
+        for item in block.get("fields", []):
+            if item["text"].startswith("*User agent*"):
+                assert item["text"].count("`") == 2
+
+
+def test_429_is_retried_after_the_time_slack_asks(slack: FakeSlack) -> None:
+    slack.script = [(429, {"Retry-After": "3"})]
+    sleeps: list[float] = []
+    result = post(slack.url, {"text": "x"}, sleep=sleeps.append)
+    assert (result.status, result.attempts) == (200, 2)
+    assert sleeps == [3.0]
+    assert len(slack.requests) == 2
+
+
+def test_5xx_is_retried_then_raises_so_the_alert_is_kept(slack: FakeSlack) -> None:
+    slack.script = [(500, {})] * 10
+    sleeps: list[float] = []
+    with pytest.raises(SlackDeliveryError, match="after 4 attempts: HTTP 500"):
+        post(slack.url, {"text": "x"}, sleep=sleeps.append)
+    assert len(slack.requests) == 4
+    assert sleeps == [2.0, 4.0, 8.0]
+
+
+def test_a_huge_retry_after_is_capped(slack: FakeSlack) -> None:
+    slack.script = [(429, {"Retry-After": "3600"})]
+    sleeps: list[float] = []
+    post(slack.url, {"text": "x"}, sleep=sleeps.append)
+    assert sleeps == [10.0]
+
+
+def test_a_client_error_is_not_retried(slack: FakeSlack) -> None:
+    slack.script = [(404, {})]
+    with pytest.raises(SlackDeliveryError, match="HTTP 404"):
+        post(slack.url, {"text": "x"}, sleep=lambda _: None)
+    assert len(slack.requests) == 1
+
+
+def test_the_webhook_url_is_never_logged(
+    slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.script = [(503, {})] * 4
+    with caplog.at_level(logging.DEBUG), pytest.raises(SlackDeliveryError) as raised:
+        post(slack.url, {"text": "x"}, sleep=lambda _: None)
+    assert "secret-token" not in caplog.text
+    assert "secret-token" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("secret", "ok"),
+    [
+        ("https://hooks.slack.com/services/T/B/x", True),
+        ('{"url": "https://hooks.slack.com/services/T/B/x"}', True),
+        ("ftp://example.com/x", False),
+        ('{"token": "x"}', False),
+    ],
+)
+def test_secret_formats(secret: str, ok: bool) -> None:
+    if ok:
+        assert webhook_url_from_secret(secret).startswith("https://hooks.slack.com/")
+    else:
+        with pytest.raises(ValueError, match="does not hold an https:// URL") as raised:
+            webhook_url_from_secret(secret)
+        assert "example.com" not in str(raised.value)
+
+
+def test_the_lambda_handler_reads_the_secret_and_posts(
+    slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url)["ARN"]
+        monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", arn)
+        slack_forwarder._secrets_client.cache_clear()
+        slack_forwarder.webhook_url.cache_clear()
+        result = slack_forwarder.handler(
+            sns_event(lambda_rendition("delete_delivery_channel_assumed_role.json")),
+            LocalContext(),  # type: ignore[arg-type]
+        )
+        slack_forwarder._secrets_client.cache_clear()
+        slack_forwarder.webhook_url.cache_clear()
+    assert result == {"posted": 1}
+    (request,) = slack.requests
+    assert request["path"] == "/services/T000/B000/secret-token"
+    assert request["body"]["blocks"][0]["text"]["text"] == "🟡 AWS Config Resource Deletion"
