@@ -2,6 +2,7 @@
 
     python -m recorder_guard invoke EVENT.json [--json] [--verbose]
                              [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
+    python -m recorder_guard render EVENT.json --format email|chatbot|slack|json
     python -m recorder_guard demo [FOLDER] [--auto-restart]
     python -m recorder_guard patterns      the EventBridge pattern of each rule, for template.yaml
     python -m recorder_guard redrive --queue-url URL --function NAME [--dry-run] [--limit N]
@@ -21,6 +22,7 @@ from typing import Any
 
 from recorder_guard.cloudtrail import MalformedEventError
 from recorder_guard.render.chatbot import chat_preview
+from recorder_guard.render.slack import render_slack
 from recorder_guard.rules import load_rules
 
 EXIT_REJECTED = 1
@@ -62,6 +64,23 @@ def run(path: str, *, verbose: bool, args: argparse.Namespace) -> dict[str, Any]
         return invoke(event, verbose=verbose, options=options)
     except MalformedEventError as error:
         raise CliError(f"rejected {path}: {error}", EXIT_REJECTED) from error
+
+
+FORMATS = ("email", "chatbot", "slack", "json")
+DEMO_ALL_RENDITIONS = "stop_recorder_assumed_role.json"
+
+
+def rendition(request: dict[str, Any], form: str) -> str:
+    """One channel's view of a published alert, exactly as that subscriber gets it."""
+    message = json.loads(request["Message"])
+    if form == "email":
+        return f"Subject: {request['Subject']}\n\n{message['email']}"
+    if form == "chatbot":
+        return json.dumps(json.loads(message["https"]), indent=2, ensure_ascii=False)
+    if form == "slack":
+        payload = render_slack(json.loads(message["lambda"]))
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    return json.dumps(json.loads(message["sqs"]), indent=2, ensure_ascii=False)
 
 
 def human_report(path: str, result: dict[str, Any]) -> str:
@@ -108,13 +127,47 @@ def run_redrive(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def command_invoke(args: argparse.Namespace) -> int:
+    result = run(args.event, verbose=args.verbose, args=args)
+    print(json.dumps(result) if args.json else human_report(args.event, result))
+    return 0
+
+
+def command_render(args: argparse.Namespace) -> int:
+    result = run(args.event, verbose=False, args=args)
+    if not result["published"]:
+        print(f"ignored: {result['reason']}", file=sys.stderr)
+        return 0
+    print(rendition(result["published"][0], args.format))
+    return 0
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    files = sorted(Path(args.folder).glob("*.json"))
+    if not files:
+        raise CliError(f"no *.json files in {args.folder}", EXIT_BAD_INPUT)
+    for file in files:
+        result = run(str(file), verbose=False, args=args)
+        print(human_report(str(file), result))
+        if file.name == DEMO_ALL_RENDITIONS and result["published"]:
+            for form in ("slack", "json"):
+                print(f"---- {form} rendition of {file.name} ----")
+                print(rendition(result["published"][0], form) + "\n")
+    return 0
+
+
+def command_patterns(_: argparse.Namespace) -> int:
+    print(json.dumps({rule.key: rule.event_pattern() for rule in load_rules()}, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
         prog="python -m recorder_guard",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = root.add_subparsers(dest="command", required=True)
     invoke_cmd = commands.add_parser(
         "invoke", help="one EventBridge event file through the handler"
     )
@@ -123,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     invoke_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
     invoke_cmd.add_argument("--dry-run", action="store_true", help="with --auto-restart")
     invoke_cmd.add_argument("--exempt", help="comma-separated exempt principal ARN patterns")
+    render_cmd = commands.add_parser("render", help="print one rendition of an event's alert")
+    render_cmd.add_argument("event", help="JSON file: an EventBridge event as Lambda receives it")
+    render_cmd.add_argument("--format", choices=FORMATS, default="email")
     demo_cmd = commands.add_parser("demo", help="every *.json file in a folder")
     demo_cmd.add_argument("folder", nargs="?", default="events")
-    for command in (invoke_cmd, demo_cmd):
+    for command in (invoke_cmd, render_cmd, demo_cmd):
         command.add_argument(
             "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
         )
@@ -138,23 +194,22 @@ def main(argv: list[str] | None = None) -> int:
     redrive_cmd.add_argument("--dry-run", action="store_true", help="list, send nothing")
     redrive_cmd.add_argument("--limit", type=int, help="at most this many messages")
     redrive_cmd.add_argument("--region", help="defaults to the AWS CLI configuration")
-    args = parser.parse_args(argv)
+    return root
+
+
+COMMANDS = {
+    "invoke": command_invoke,
+    "render": command_render,
+    "demo": command_demo,
+    "patterns": command_patterns,
+    "redrive": run_redrive,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        if args.command == "patterns":
-            print(json.dumps({r.key: r.event_pattern() for r in load_rules()}, indent=2))
-            return 0
-        if args.command == "redrive":
-            return run_redrive(args)
-        if args.command == "invoke":
-            result = run(args.event, verbose=args.verbose, args=args)
-            print(json.dumps(result) if args.json else human_report(args.event, result))
-            return 0
-        files = sorted(Path(args.folder).glob("*.json"))
-        if not files:
-            raise CliError(f"no *.json files in {args.folder}", EXIT_BAD_INPUT)
-        for file in files:
-            print(human_report(str(file), run(str(file), verbose=False, args=args)))
-        return 0
+        return COMMANDS[args.command](args)
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code

@@ -73,4 +73,10 @@ def detect(event: CloudTrailEvent, rules: Iterable[Rule]) -> Detection | Ignored
             nearest = (score, _miss_code(field), f"{why} (rule {rule.name!r})")
     if nearest is None:
         return Ignored(reason="no detection rule is enabled", code="no_rules")
+    if nearest[1] == "not_action":  # no rule watches this call: say so, not one rule's wish
+        action = fields.get("event.action")
+        shown = "absent" if action is None else repr(action)[:80]
+        return Ignored(
+            reason=f"event.action {shown} is watched by no enabled rule", code="not_action"
+        )
     return Ignored(reason=nearest[2], code=nearest[1])

@@ -106,3 +106,33 @@ def test_missing_file() -> None:
     result = run("invoke", "no/such/file.json")
     assert result.returncode == 2
     assert result.stderr == "error: cannot read no/such/file.json: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("form", "marker"),
+    [
+        ("email", "Subject: [HIGH] Config recorder stopped"),
+        ("chatbot", '"source": "custom"'),
+        ("slack", '"type": "header"'),
+        ("json", '"kind": "alert"'),
+    ],
+)
+def test_render_prints_each_rendition(form: str, marker: str) -> None:
+    result = run("render", str(EVENTS_DIR / "stop_recorder_assumed_role.json"), "--format", form)
+    assert result.returncode == 0, result.stderr
+    assert marker in result.stdout
+    if form != "email":
+        json.loads(result.stdout)
+
+
+def test_render_of_an_ignored_event_says_why() -> None:
+    result = run("render", str(EVENTS_DIR / "start_recorder_other_action.json"))
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert result.stderr.startswith("ignored: event.action 'StartConfigurationRecorder'")
+
+
+def test_demo_shows_every_rendition_for_one_event() -> None:
+    result = run("demo", str(EVENTS_DIR))
+    assert "---- slack rendition of stop_recorder_assumed_role.json ----" in result.stdout
+    assert "---- json rendition of stop_recorder_assumed_role.json ----" in result.stdout

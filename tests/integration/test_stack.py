@@ -128,7 +128,10 @@ def test_every_setting_is_set_by_the_template() -> None:
     read |= set(re.findall(r'_(?:boolean|integer)\(env, "([A-Z_]+)"', source))
     assert read >= {"ALERT_TOPIC_ARN", "AUTO_RESTART", "ENABLED_RULES"}
     variables = function()["Properties"]["Environment"]["Variables"]
-    assert read <= set(variables), read - set(variables)
+    forwarder = load_template()["Resources"]["SlackForwarderFunction"]["Properties"]
+    slack_only = {"SLACK_WEBHOOK_SECRET_ARN"}
+    assert read - slack_only <= set(variables), read - set(variables)
+    assert slack_only <= set(forwarder["Environment"]["Variables"])
     parameters = load_template()["Parameters"]
     for value in variables.values():
         if isinstance(value, dict) and "Ref" in value and not value["Ref"].startswith("AWS::"):
@@ -240,9 +243,16 @@ def test_alerts_are_encrypted_with_a_customer_managed_key() -> None:
 
 def test_optional_email_outputs_and_logs() -> None:
     template = load_template()
-    subscription = template["Resources"]["AlertEmailSubscription"]
-    assert subscription["Condition"] == "HasNotificationEmail"
-    assert subscription["Properties"]["Protocol"] == "email"
+    for slot in range(1, 6):
+        subscription = template["Resources"][f"AlertEmailSubscription{slot}"]
+        assert subscription["Condition"] == f"HasNotificationEmail{slot}"
+        assert subscription["Properties"]["Protocol"] == "email"
+    pattern = re.compile(template["Parameters"]["NotificationEmail"]["AllowedPattern"])
+    assert pattern.fullmatch("")
+    assert pattern.fullmatch("a@example.com,b@example.org")
+    assert pattern.fullmatch(",".join(f"{n}@example.com" for n in range(5)))
+    assert not pattern.fullmatch(",".join(f"{n}@example.com" for n in range(6)))
+    assert not pattern.fullmatch("a@example.com, b@example.org")
     assert template["Resources"]["ResponderLogGroup"]["Properties"]["RetentionInDays"] == {
         "Ref": "LogRetentionDays"
     }

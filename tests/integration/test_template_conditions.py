@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import pytest
+
 from tests.support import ROOT, load_template
 
 FUNCTION = "ResponderFunction"
@@ -64,6 +66,7 @@ def condition(name: str, parameters: Mapping[str, str] | None = None) -> bool:
         "Fn::Or": lambda args: any(value(a) for a in args),
         "Fn::Join": lambda args: args[0].join(value(args[1])),
         "Fn::Split": lambda args: value(args[1]).split(args[0]),
+        "Fn::Select": lambda args: value(args[1])[int(args[0])],
     }
     return bool(value(template["Conditions"][name]))
 
@@ -203,3 +206,60 @@ def test_rule_targets_retry_then_dead_letter() -> None:
                 and logical_id in str(p["Properties"]["PolicyDocument"])
             ]
             assert admitted, f"no queue policy lets {logical_id} dead-letter into {queue}"
+
+
+@pytest.mark.parametrize(
+    ("emails", "slots"),
+    [
+        ("", 0),
+        ("a@example.com", 1),
+        ("a@example.com,b@example.org", 2),
+        (",".join(["x@y.io"] * 5), 5),
+    ],
+)
+def test_one_email_subscription_per_address(emails: str, slots: int) -> None:
+    enabled = [
+        condition(f"HasNotificationEmail{n}", {"NotificationEmail": emails}) for n in range(1, 6)
+    ]
+    assert enabled == [n <= slots for n in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    ("workspace", "channel", "chatbot"),
+    [("", "", False), ("T0123", "", False), ("T0123", "C0456", True)],
+)
+def test_chatbot_only_with_workspace_and_channel(
+    workspace: str, channel: str, chatbot: bool
+) -> None:
+    parameters = {"SlackWorkspaceId": workspace, "SlackChannelId": channel}
+    assert condition("HasChatbot", parameters) is chatbot
+
+
+def test_chatbot_channel_is_read_only_and_subscribed() -> None:
+    channel = template_resource("ChatbotSlackChannel")
+    assert channel["Condition"] == "HasChatbot"
+    properties = channel["Properties"]
+    assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
+    assert properties["GuardrailPolicies"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}
+    ]
+    role = template_resource("ChatbotChannelRole")
+    assert "Policies" not in role["Properties"]
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_slack_forwarder_reads_only_its_secret() -> None:
+    forwarder = template_resource("SlackForwarderFunction")
+    assert forwarder["Condition"] == "HasSlackWebhook"
+    properties = forwarder["Properties"]
+    assert properties["Events"]["Alerts"] == {
+        "Type": "SNS",
+        "Properties": {"Topic": {"Ref": "AlertTopic"}},
+    }
+    (policy,) = properties["Policies"]
+    secret = next(s for s in policy["Statement"] if s["Sid"] == "ReadWebhookSecret")
+    assert secret["Action"] == "secretsmanager:GetSecretValue"
+    assert secret["Resource"] == {"Ref": "SlackWebhookSecretArn"}
+    on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert condition("HasSlackWebhook") is False

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -330,3 +331,49 @@ def test_clip_never_exceeds_and_marks(text: str, limit: int) -> None:
 @given(hostile_text, st.integers(min_value=0, max_value=500))
 def test_clip_bytes_never_exceeds(text: str, limit: int) -> None:
     assert len(clip_bytes(text, limit).encode("utf-8", "surrogatepass")) <= limit
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "host", "iam_host"),
+    [
+        (
+            "aws",
+            "eu-west-1",
+            "https://eu-west-1.console.aws.amazon.com",
+            "https://console.aws.amazon.com",
+        ),
+        ("aws-cn", "cn-north-1", "https://console.amazonaws.cn", "https://console.amazonaws.cn"),
+        (
+            "aws-us-gov",
+            "us-gov-west-1",
+            "https://console.amazonaws-us-gov.com",
+            "https://console.amazonaws-us-gov.com",
+        ),
+    ],
+)
+def test_console_links_for_each_partition(
+    partition: str, region: str, host: str, iam_host: str
+) -> None:
+    event = copy.deepcopy(BASE)
+    event["detail"]["awsRegion"] = region
+    identity = event["detail"]["userIdentity"]
+    identity["arn"] = f"arn:{partition}:sts::111122223333:assumed-role/PlatformAdmin/jane.doe"
+    identity["sessionContext"]["sessionIssuer"]["arn"] = (
+        f"arn:{partition}:iam::111122223333:role/PlatformAdmin"
+    )
+    links = alert_for(event).console_links
+    event_id = event["detail"]["eventID"]
+    assert (
+        links["cloudtrail_event"] == f"{host}/cloudtrailv2/home?region={region}#/events/{event_id}"
+    )
+    assert links["cloudtrail_event_history"].startswith(
+        f"{host}/cloudtrailv2/home?region={region}#/events?"
+    )
+    assert links["config_recorder"] == f"{host}/config/home?region={region}#/dashboard"
+    assert links["iam_principal"] == f"{iam_host}/iam/home#/roles/details/PlatformAdmin"
+
+
+def test_no_links_for_a_region_that_does_not_exist() -> None:
+    event = copy.deepcopy(BASE)
+    event["detail"]["awsRegion"] = "euiso-south-3r"  # as Stratus anonymises them
+    assert alert_for(event).console_links == {}

@@ -129,5 +129,5 @@ def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
             ],
         }
     )
-    fallback = f"{header}: {slack_text(_text(document, 'message'))}"
+    fallback = f"{emoji} {slack_text(_text(document, 'message') or rule)}"
     return {"text": clip(fallback, FALLBACK_MAX), "blocks": blocks[:BLOCKS_MAX]}
