@@ -32,7 +32,7 @@ CONSOLE_HOSTS = {
 
 
 LINK_LABELS = {
-    "config_recorder": "AWS Config console",
+    "config_recorder": "AWS Config recorder settings",
     "cloudtrail_event_history": "CloudTrail event history",
     "cloudtrail_event": "This CloudTrail event",
     "iam_principal": "IAM principal",
@@ -231,7 +231,7 @@ def console_links(
         return {}
     base = f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
     links = {
-        "config_recorder": f"{base}/config/home?region={region}#/dashboard",
+        "config_recorder": f"{base}/config/home?region={region}#/settings",
         "cloudtrail_event_history": (
             f"{base}/cloudtrailv2/home?region={region}#/events?EventName={quote(action, safe='')}"
         ),

@@ -369,7 +369,7 @@ def test_console_links_for_each_partition(
     assert links["cloudtrail_event_history"].startswith(
         f"{host}/cloudtrailv2/home?region={region}#/events?"
     )
-    assert links["config_recorder"] == f"{host}/config/home?region={region}#/dashboard"
+    assert links["config_recorder"] == f"{host}/config/home?region={region}#/settings"
     assert links["iam_principal"] == f"{iam_host}/iam/home#/roles/details/PlatformAdmin"
 
 

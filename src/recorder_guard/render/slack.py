@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from recorder_guard.alert import LINK_LABELS
 from recorder_guard.limits import clip
 from recorder_guard.render.escape import slack_code, slack_text
 
@@ -21,12 +22,6 @@ FIELDS_MAX = 10
 BLOCKS_MAX = 50
 FALLBACK_MAX = 3000
 SEVERITY_EMOJI = {"low": "🔵", "medium": "🟡", "high": "🟠", "critical": "🔴"}
-LINK_LABELS = {
-    "config_recorder": "AWS Config console",
-    "cloudtrail_event_history": "CloudTrail event history",
-    "cloudtrail_event": "This CloudTrail event",
-    "iam_principal": "IAM principal",
-}
 
 
 def _get(document: Mapping[str, Any], path: str) -> Any:
