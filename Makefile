@@ -40,8 +40,9 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 template-check: $(BIN)/.installed
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml templates/forwarder.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
+	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file templates/forwarder.yaml
 
 test: lint typecheck template-check
 	$(RUN) -m pytest

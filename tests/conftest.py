@@ -28,6 +28,12 @@ def alert_for(event: Any, status: RecorderStatus | None = None) -> Alert:
     return build_alert(detection_for(event), detected_at=DETECTED_AT, recorder_status=status)
 
 
+@pytest.fixture(autouse=True)
+def sample_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's account is the one the sample events were made in, as if deployed there."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+
+
 @pytest.fixture
 def assumed_role_event() -> dict[str, Any]:
     return copy.deepcopy(sample_events()["stop_recorder_assumed_role.json"])

@@ -13,6 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 TEMPLATE = ROOT / "template.yaml"
+FORWARDER = ROOT / "templates" / "forwarder.yaml"
 CORPUS_DIR = ROOT.parent / "shared" / "corpus"
 
 DETAIL_TYPES = {
@@ -122,6 +123,7 @@ TemplateLoader.add_multi_constructor("!", _intrinsic)
 
 
 @cache
-def load_template() -> dict[str, Any]:
-    """template.yaml as data, intrinsic functions in their long (JSON) form."""
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=TemplateLoader)
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """A CloudFormation template as data (template.yaml by default), intrinsic functions in
+    their long (JSON) form."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=TemplateLoader)

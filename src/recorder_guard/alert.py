@@ -94,6 +94,7 @@ class Alert:
     console_links: dict[str, str] = field(default_factory=dict)
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
+    account_alias: str | None = None
 
     @property
     def escalated(self) -> bool:
@@ -174,6 +175,7 @@ class Alert:
                 "event.severity": SEVERITY_NUMBER[self.rule.severity],
                 "event.original": clip(self.original_record, original_limit),
                 "cloud.account.id": self.account_id,
+                "cloud.account.name": self.account_alias,
                 "cloud.region": self.region,
                 "labels.schema_version": SCHEMA_VERSION,
                 "labels.partition": self.partition,
@@ -326,6 +328,7 @@ def build_alert(
     detected_at: datetime,
     recorder_status: RecorderStatus | None = None,
     remediation: RemediationResult | None = None,
+    account_alias: str | None = None,
 ) -> Alert:
     """Enrich a Detection with context; pure, so every rendition is testable without AWS."""
     event = detection.event
@@ -388,4 +391,5 @@ def build_alert(
             partition=partition,
         ),
         remediation=remediation,
+        account_alias=_opt(account_alias),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -32,6 +33,19 @@ STATE_CONFIG = Config(
 )
 
 
+MEMBER_SESSION_SECONDS = 900
+REFRESH_MARGIN_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A Config client for one account and region, or why there is none."""
+
+    config: ConfigServiceClient | None
+    reason: str | None = None
+    account_alias: str | None = None
+
+
 @dataclass
 class Runtime:
     """Settings plus the clients they call for; tests build one around moto-backed clients."""
@@ -40,6 +54,8 @@ class Runtime:
     _sns: SNSClient | None = field(default=None, repr=False)
     _config: ConfigServiceClient | None = field(default=None, repr=False)
     _dynamodb: DynamoDBClient | None = field(default=None, repr=False)
+    _members: dict[tuple[str, str], tuple[float, Reach]] = field(default_factory=dict, repr=False)
+    _sts: Any = field(default=None, repr=False)
 
     @property
     def sns(self) -> SNSClient:
@@ -55,6 +71,58 @@ class Runtime:
         if self._config is None:
             self._config = boto3.client("config", config=STATUS_CHECK_CONFIG)
         return self._config
+
+    def reach(self, account: str | None, region: str | None) -> Reach:
+        """Config in the event's account and region: this account directly; in central mode a
+        member account through its member role (cached until shortly before it expires)."""
+        own = self.config
+        if own is None:
+            return Reach(None, "no Config access is configured")
+        settings = self.settings
+        account = account or settings.home_account
+        region = region or own.meta.region_name
+        if account == settings.home_account and region == own.meta.region_name:
+            return Reach(own)
+        if not settings.member_role_name:
+            return Reach(
+                None,
+                f"event from {account}/{region}; this single-account responder runs in"
+                f" {settings.home_account}/{own.meta.region_name}",
+            )
+        cached = self._members.get((account, region))
+        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
+            return cached[1]
+        reach = self._assume(account, region)
+        self._members[(account, region)] = (time.time() + MEMBER_SESSION_SECONDS, reach)
+        return reach
+
+    def _assume(self, account: str, region: str) -> Reach:
+        settings = self.settings
+        role = f"arn:{settings.partition}:iam::{account}:role/{settings.member_role_name}"
+        if self._sts is None:
+            self._sts = boto3.client("sts", config=STATUS_CHECK_CONFIG)
+        try:
+            credentials = self._sts.assume_role(
+                RoleArn=role,
+                RoleSessionName="recorder-guard",
+                DurationSeconds=MEMBER_SESSION_SECONDS,
+            )["Credentials"]
+        except Exception as error:  # the alert still goes out, saying why
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            return Reach(None, f"could not assume {role}: {code or type(error).__name__}")
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+        alias = None
+        try:
+            aliases = session.client("iam", config=STATUS_CHECK_CONFIG).list_account_aliases()
+            alias = next(iter(aliases.get("AccountAliases", [])), None)
+        except Exception:  # an alias is a nicety: the alert names the account id anyway
+            alias = None
+        return Reach(session.client("config", config=STATUS_CHECK_CONFIG), account_alias=alias)
 
     @property
     def dynamodb(self) -> DynamoDBClient | None:

@@ -18,7 +18,7 @@ from moto import mock_aws
 from recorder_guard import app
 
 LOCAL_REGION = "us-east-1"
-LOCAL_ACCOUNT = "123456789012"  # moto's default account
+LOCAL_ACCOUNT = "111122223333"  # the account of the sample events in events/
 TOPIC_NAME = "recorder-guard-alerts"
 LOCAL_RECORDERS = ("default",)
 STATE_TABLE = "recorder-guard-state"
@@ -58,6 +58,7 @@ def embedded_aws(options: LocalOptions) -> Iterator[list[dict[str, Any]]]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "MOTO_ACCOUNT_ID": LOCAL_ACCOUNT,
         "POWERTOOLS_METRICS_NAMESPACE": "RecorderGuard",
     }.items():
         os.environ[name] = value

@@ -52,18 +52,11 @@ def not_checked(reason: str) -> RecorderStatus:
 
 
 def read_recorder_status(
-    config: ConfigServiceClient,
-    recorder_name: str | None,
-    *,
-    event_region: str | None,
-    checked_at: str,
+    config: ConfigServiceClient, recorder_name: str | None, *, checked_at: str
 ) -> RecorderStatus:
-    """Ask Config in the function's own region; any failure becomes an explained unknown.
-    Without a recorder name (a deleted delivery channel, say) it asks about the account's
-    customer-managed recorder, which is what such a call affects."""
-    client_region = config.meta.region_name
-    if event_region and event_region != client_region:
-        return not_checked(f"event from {event_region}, responder runs in {client_region}")
+    """Ask Config (a client for the event's account and region); any failure becomes an
+    explained unknown. Without a recorder name (a deleted delivery channel, say) it asks
+    about the account's customer-managed recorder, which is what such a call affects."""
     try:
         response = (
             config.describe_configuration_recorder_status(

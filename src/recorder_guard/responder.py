@@ -13,7 +13,7 @@ from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import CloudTrailEvent, parse_event
 from recorder_guard.detection import Ignored, detect
 from recorder_guard.notify import build_publish_request, publish
-from recorder_guard.recorder_status import read_recorder_status
+from recorder_guard.recorder_status import not_checked, read_recorder_status
 from recorder_guard.remediation import (
     FAILED,
     FlapGuard,
@@ -72,19 +72,37 @@ def respond(
             event_id=parsed.record.event_id,
         )
     settings = runtime.settings
-    config = runtime.config
+    wants_config = settings.check_recorder_status or (
+        settings.auto_restart and verdict.rule.restartable
+    )
+    reach = runtime.reach(parsed.account_id, parsed.region_name) if wants_config else None
     status = None
-    if settings.check_recorder_status and config is not None:
-        status = read_recorder_status(
-            config,
-            parsed.record.recorder_name,
-            event_region=parsed.region_name,
-            checked_at=now.isoformat().replace("+00:00", "Z"),
+    if settings.check_recorder_status and reach is not None:
+        status = (
+            read_recorder_status(
+                reach.config,
+                parsed.record.recorder_name,
+                checked_at=now.isoformat().replace("+00:00", "Z"),
+            )
+            if reach.config is not None
+            else not_checked(reach.reason or "no Config access")
         )
     remediation = None
-    if settings.auto_restart and config is not None and verdict.rule.restartable:
-        remediation = restart(parsed, runtime, config, seconds_left)
-    alert = build_alert(verdict, detected_at=now, recorder_status=status, remediation=remediation)
+    if settings.auto_restart and verdict.rule.restartable and reach is not None:
+        remediation = (
+            restart(parsed, runtime, reach.config, seconds_left)
+            if reach.config is not None
+            else RemediationResult(
+                FAILED, reach.reason or "no Config access", settings.remediation_mode
+            )
+        )
+    alert = build_alert(
+        verdict,
+        detected_at=now,
+        recorder_status=status,
+        remediation=remediation,
+        account_alias=reach.account_alias if reach else None,
+    )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
     return Outcome(
@@ -111,12 +129,6 @@ def restart(
         budget_seconds=budget,
         state_table=settings.state_table,
     )
-    if event.region_name != config.meta.region_name:
-        return RemediationResult(
-            FAILED,
-            f"event from {event.region_name}, responder runs in {config.meta.region_name}",
-            policy.mode,
-        )
     identity = event.record.user_identity
     issuer = identity.session_issuer
     target = Target(

@@ -15,6 +15,7 @@ TOPIC_ARN_PATTERN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 )
 BOOLEANS = {"true": True, "false": False}
+ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 class SettingsError(ValueError):
@@ -36,6 +37,20 @@ class Settings:
     state_table: str | None = None
     idempotency: bool = False  # the template turns it on; tests opt in
     enabled_rules: tuple[str, ...] | None = None  # rule keys; None: the whole catalogue
+    member_role_name: str | None = None  # central mode: the role to assume in member accounts
+
+    @property
+    def home_account(self) -> str:
+        """This stack's account, read from the topic ARN (no STS call needed)."""
+        return self.alert_topic_arn.split(":")[4]
+
+    @property
+    def home_region(self) -> str:
+        return self.alert_topic_arn.split(":")[3]
+
+    @property
+    def partition(self) -> str:
+        return self.alert_topic_arn.split(":")[1]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,7 +84,11 @@ class Settings:
                 raise SettingsError(
                     f"EXEMPT_PRINCIPAL_ARNS entries must be ARN patterns, got {pattern[:100]!r}"
                 )
+        member_role = env.get("MEMBER_ROLE_NAME", "").strip() or None
+        if member_role and not ROLE_NAME_PATTERN.match(member_role):
+            raise SettingsError(f"MEMBER_ROLE_NAME is not an IAM role name: {member_role[:100]!r}")
         return cls(
+            member_role_name=member_role,
             enabled_rules=_rule_keys(env),
             alert_topic_arn=topic,
             check_recorder_status=_boolean(env, "CHECK_RECORDER_STATUS", default=True),

@@ -4,33 +4,36 @@ with exactly the pattern the catalogue generates, switchable by EnabledRules."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from recorder_guard.rules import load_rules
 from recorder_guard.settings import Settings, SettingsError
-from tests.support import load_template
+from tests.support import FORWARDER, TEMPLATE, load_template
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
 
-def eventbridge_rules() -> dict[str, tuple[str, dict[str, Any]]]:
-    """rule key -> (logical id, resource) for every AWS::Events::Rule in the template."""
+def eventbridge_rules(path: Path = TEMPLATE) -> dict[str, tuple[str, dict[str, Any]]]:
+    """rule key -> (logical id, resource) for every AWS::Events::Rule in a template."""
     found = {}
-    for logical_id, resource in load_template()["Resources"].items():
+    for logical_id, resource in load_template(path)["Resources"].items():
         if resource["Type"] == "AWS::Events::Rule":
             found[resource["Metadata"]["RecorderGuardRule"]] = (logical_id, resource)
     return found
 
 
-def test_one_eventbridge_rule_per_detection_rule() -> None:
-    assert set(eventbridge_rules()) == {rule.key for rule in load_rules()}
+@pytest.mark.parametrize("path", [TEMPLATE, FORWARDER], ids=["template", "forwarder"])
+def test_one_eventbridge_rule_per_detection_rule(path: Path) -> None:
+    assert set(eventbridge_rules(path)) == {rule.key for rule in load_rules()}
 
 
+@pytest.mark.parametrize("path", [TEMPLATE, FORWARDER], ids=["template", "forwarder"])
 @pytest.mark.parametrize("rule", load_rules(), ids=lambda rule: rule.key)
-def test_template_pattern_is_the_generated_one(rule: Any) -> None:
-    _, resource = eventbridge_rules()[rule.key]
+def test_template_pattern_is_the_generated_one(rule: Any, path: Path) -> None:
+    _, resource = eventbridge_rules(path)[rule.key]
     assert resource["Properties"]["EventPattern"] == rule.event_pattern()
 
 

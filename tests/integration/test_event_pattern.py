@@ -109,9 +109,10 @@ def route(pattern: Mapping[str, Any], events: Mapping[str, Any]) -> Routing:
     return routing
 
 
-def test_rule_is_on_the_default_bus_and_enabled() -> None:
+def test_rule_is_on_the_default_bus_unless_central_and_enabled() -> None:
     properties = template_resource(RULE)["Properties"]
-    assert properties.get("EventBusName", "default") == "default"
+    bus = properties["EventBusName"]
+    assert bus == {"Fn::If": ["IsCentral", {"Ref": "CentralEventBus"}, "default"]}
     assert properties["State"] == "ENABLED"
 
 

@@ -81,6 +81,7 @@ def aws_runtime() -> Iterator[tuple[Runtime, list[dict[str, Any]]]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ACCESS_KEY_ID", "testing")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("MOTO_ACCOUNT_ID", "111122223333")
         with mock_aws():
             sns = boto3.client("sns", region_name=REGION)
             topic = sns.create_topic(Name="alerts")["TopicArn"]

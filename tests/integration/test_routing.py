@@ -77,6 +77,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ACCESS_KEY_ID", "testing")
         patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("MOTO_ACCOUNT_ID", "111122223333")
         yield patch
 
 

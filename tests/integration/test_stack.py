@@ -15,7 +15,7 @@ import pytest
 
 from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
 from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
-from tests.support import ROOT, TEMPLATE, load_template
+from tests.support import FORWARDER, ROOT, TEMPLATE, load_template
 
 BIN = Path(sys.executable).parent
 FUNCTION = "ResponderFunction"
@@ -57,15 +57,17 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_cfn_lint() -> None:
+@pytest.mark.parametrize("template", [TEMPLATE, FORWARDER], ids=["template", "forwarder"])
+def test_cfn_lint(template: Path) -> None:
     result = subprocess.run(
-        [str(BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, check=False
+        [str(BIN / "cfn-lint"), str(template)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
-def test_sam_validate_lint() -> None:
+@pytest.mark.parametrize("template", [TEMPLATE, FORWARDER], ids=["template", "forwarder"])
+def test_sam_validate_lint(template: Path) -> None:
     result = subprocess.run(
         [
             str(BIN / "sam"),
@@ -74,7 +76,7 @@ def test_sam_validate_lint() -> None:
             "--region",
             "us-east-1",
             "--template-file",
-            str(TEMPLATE),
+            str(template),
         ],
         capture_output=True,
         text=True,
@@ -130,6 +132,7 @@ def test_every_setting_is_set_by_the_template() -> None:
     variables = function()["Properties"]["Environment"]["Variables"]
     forwarder = load_template()["Resources"]["SlackForwarderFunction"]["Properties"]
     slack_only = {"SLACK_WEBHOOK_SECRET_ARN"}
+    assert variables["MEMBER_ROLE_NAME"] == {"Fn::If": ["IsCentral", {"Ref": "MemberRoleName"}, ""]}
     assert read - slack_only <= set(variables), read - set(variables)
     assert slack_only <= set(forwarder["Environment"]["Variables"])
     parameters = load_template()["Parameters"]

@@ -40,7 +40,9 @@ def _description(alert: Alert) -> str:
         f"*Recorder:* {slack_code(alert.recorder_name)}"
         + (" (service-linked)" if alert.service_linked else ""),
         f"*Recorder now:* {slack_text(alert.recorder_now)}",
-        f"*Account / region:* {slack_code(alert.account_id)} / {slack_code(alert.region)}",
+        f"*Account / region:* {slack_code(alert.account_id)}"
+        + (f" ({slack_code(alert.account_alias)})" if alert.account_alias else "")
+        + f" / {slack_code(alert.region)}",
         f"*Who:* {slack_code(actor.display_name)} ({slack_text(actor.type)})",
         f"*Principal ARN:* {slack_code(actor.arn)}",
     ]

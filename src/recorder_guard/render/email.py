@@ -86,6 +86,7 @@ def render_email(alert: Alert) -> str:
         )
     lines += [
         "",
+        *(_field("Account alias", plain(alert.account_alias)) if alert.account_alias else []),
         *_field("Recorder now", alert.recorder_now),
         *(
             _field("Auto-restart", remediation_text(alert.remediation, plain))
