@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +131,40 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """A CloudFormation template as data (template.yaml by default), intrinsic functions in
     their long (JSON) form."""
     return yaml.load(path.read_text(encoding="utf-8"), Loader=TemplateLoader)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for test servers: no access log on stderr."""
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 for the test's duration; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fake_aws_credentials(monkeypatch: Any, region: str = "us-east-1") -> None:
+    """moto's fake credentials in the environment, never a real profile."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+    }.items():
+        monkeypatch.setenv(name, value)

@@ -39,6 +39,16 @@ class LocalContext:
         return 30_000
 
 
+def create_state_table(dynamodb: Any, name: str) -> None:
+    """The template's StateTable: key `pk`, on demand (TTL is not needed locally)."""
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @dataclass(frozen=True)
 class LocalOptions:
     """Template parameters for the embedded stack."""
@@ -81,12 +91,7 @@ def embedded_aws(options: LocalOptions) -> Iterator[list[dict[str, Any]]]:
         config.put_delivery_channel(
             DeliveryChannel={"name": "default", "s3BucketName": "config-bucket-local"}
         )
-        session.client("dynamodb").create_table(
-            TableName=STATE_TABLE,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(session.client("dynamodb"), STATE_TABLE)
         os.environ.update(
             ALERT_TOPIC_ARN=topic_arn,
             STATE_TABLE_NAME=STATE_TABLE,

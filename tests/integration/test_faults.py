@@ -5,11 +5,9 @@ raised so Lambda retries it and keeps it, never neither."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +20,7 @@ from recorder_guard.clients import PUBLISH_CONFIG, PUBLISH_RETRIES, Runtime
 from recorder_guard.responder import respond
 from recorder_guard.settings import Settings
 from tests.conftest import DETECTED_AT
-from tests.support import sample_events
+from tests.support import QuietHandler, loopback_server, sample_events
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 TEST_RETRIES = 3
@@ -65,30 +63,18 @@ class FakeSns:
 def fake_sns() -> Iterator[FakeSns]:
     fake = FakeSns()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             status, text, delay = fake.reply(parse_qs(body))
             if delay:
                 time.sleep(delay)  # the client has given up: this reply is never read
                 return
-            payload = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.reply(status, text.encode(), {"Content-Type": "text/xml"})
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as url:
+        fake.url = url
+        yield fake
 
 
 def runtime(fake: FakeSns) -> Runtime:

@@ -22,11 +22,11 @@ from recorder_guard import app
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import MalformedEventError
 from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
-from recorder_guard.local import LocalContext
+from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.responder import respond
 from recorder_guard.settings import Settings
 from tests.conftest import DETECTED_AT
-from tests.support import corpus_events, sample_events
+from tests.support import corpus_events, fake_aws_credentials, sample_events
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/config-role"
@@ -56,12 +56,7 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch, REGION)
     with mock_aws():
         kms = boto3.client("kms", region_name=REGION)
         key = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -77,12 +72,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         config.put_configuration_recorder(
             ConfigurationRecorder={"name": "default", "roleARN": ROLE}
         )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(boto3.client("dynamodb", region_name=REGION), TABLE)
         monkeypatch.setenv("ALERT_TOPIC_ARN", topic_arn)
         monkeypatch.setenv("STATE_TABLE_NAME", TABLE)
         app.runtime.cache_clear()

@@ -14,8 +14,8 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import app
-from recorder_guard.local import LocalContext
-from tests.support import FORWARDER, load_template, sample_events
+from recorder_guard.local import LocalContext, create_state_table
+from tests.support import FORWARDER, fake_aws_credentials, load_template, sample_events
 
 REGION = "us-east-1"
 CENTRAL = "123456789012"  # moto's own account; MOTO_ACCOUNT_ID would override assumed roles
@@ -137,12 +137,7 @@ def session_in(account: str) -> boto3.Session:
 
 @pytest.fixture
 def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch, REGION)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     with mock_aws():
         events = boto3.client("events", region_name=REGION)
@@ -189,12 +184,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         alerts_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
         alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn["Attributes"]["QueueArn"])
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="state",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
         for name, value in {
             "ALERT_TOPIC_ARN": topic,
             "STATE_TABLE_NAME": "state",

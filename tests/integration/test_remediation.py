@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from recorder_guard import app
-from recorder_guard.local import LocalContext
+from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.remediation import (
     RESTART_PERMISSIONS,
     STATE_PERMISSIONS,
@@ -107,12 +107,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         )
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "bucket"})
         dynamodb = session.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(dynamodb, TABLE)
         sns = session.client("sns")
         topic = sns.create_topic(Name="alerts")["TopicArn"]
         sqs = session.client("sqs")

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -27,7 +25,7 @@ from recorder_guard.slack_forwarder import (
     webhook_url_from_secret,
 )
 from tests.conftest import alert_for
-from tests.support import sample_events
+from tests.support import QuietHandler, loopback_server, sample_events
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
@@ -63,7 +61,7 @@ class FakeSlack:
 def slack() -> Iterator[FakeSlack]:
     fake = FakeSlack()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             fake.requests.append(
@@ -71,22 +69,11 @@ def slack() -> Iterator[FakeSlack]:
             )
             status, headers = fake.script.pop(0) if fake.script else (200, {})
             payload = b"ok" if status == 200 else b"rate_limited" if status == 429 else b"error"
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.reply(status, payload, headers)
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-token"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as url:
+        fake.url = f"{url}/services/T000/B000/secret-token"
+        yield fake
 
 
 def test_an_alert_becomes_one_block_kit_message(slack: FakeSlack) -> None:
