@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
-
 from recorder_guard.alert import Alert, build_alert
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import CloudTrailEvent, parse_event
@@ -27,8 +25,6 @@ from recorder_guard.rules import enabled_rules
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
-logger = Logger(service="recorder-guard", child=True)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -40,7 +36,7 @@ class Outcome:
     alert: Alert | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
-        """What the handler returns: small, and free of event-supplied text beyond the id."""
+        """What the handler returns: small; event-supplied text only as clipped, quoted reasons."""
         result: dict[str, Any] = {
             "outcome": self.outcome,
             "reason": self.reason,
