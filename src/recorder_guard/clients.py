@@ -56,6 +56,10 @@ class Runtime:
     _dynamodb: DynamoDBClient | None = field(default=None, repr=False)
     _members: dict[tuple[str, str], tuple[float, Reach]] = field(default_factory=dict, repr=False)
     _sts: Any = field(default=None, repr=False)
+    _sessions: dict[str, tuple[float, boto3.Session | None, str | None, str | None]] = field(
+        default_factory=dict, repr=False
+    )
+    _organizations: Any = field(default=None, repr=False)
 
     @property
     def sns(self) -> SNSClient:
@@ -65,16 +69,18 @@ class Runtime:
 
     @property
     def config(self) -> ConfigServiceClient | None:
-        """None when neither the status check nor auto-restart is on."""
-        if not (self.settings.check_recorder_status or self.settings.auto_restart):
+        """None when neither the status check, auto-restart nor the backstop is on."""
+        settings = self.settings
+        if not (settings.check_recorder_status or settings.auto_restart or settings.backstop):
             return None
         if self._config is None:
             self._config = boto3.client("config", config=STATUS_CHECK_CONFIG)
         return self._config
 
     def reach(self, account: str | None, region: str | None) -> Reach:
-        """Config in the event's account and region: this account directly; in central mode a
-        member account through its member role (cached until shortly before it expires)."""
+        """Config in an account and region: this account directly (other regions only where
+        the backstop is told to look); in central mode a member account through its member
+        role. Clients and member sessions are cached until shortly before they expire."""
         own = self.config
         if own is None:
             return Reach(None, "no Config access is configured")
@@ -83,20 +89,41 @@ class Runtime:
         region = region or own.meta.region_name
         if account == settings.home_account and region == own.meta.region_name:
             return Reach(own)
+        cached = self._members.get((account, region))
+        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
+            return cached[1]
+        if account == settings.home_account and region in settings.backstop_regions:
+            reach = Reach(boto3.client("config", region_name=region, config=STATUS_CHECK_CONFIG))
+            self._members[(account, region)] = (float("inf"), reach)
+            return reach
         if not settings.member_role_name:
             return Reach(
                 None,
                 f"event from {account}/{region}; this single-account responder runs in"
                 f" {settings.home_account}/{own.meta.region_name}",
             )
-        cached = self._members.get((account, region))
-        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
-            return cached[1]
-        reach = self._assume(account, region)
-        self._members[(account, region)] = (time.time() + MEMBER_SESSION_SECONDS, reach)
+        expires, session, reason, alias = self._member_session(account)
+        reach = (
+            Reach(
+                session.client("config", region_name=region, config=STATUS_CHECK_CONFIG),
+                None,
+                alias,
+            )
+            if session is not None
+            else Reach(None, reason)
+        )
+        self._members[(account, region)] = (expires, reach)
         return reach
 
-    def _assume(self, account: str, region: str) -> Reach:
+    def _member_session(
+        self, account: str
+    ) -> tuple[float, boto3.Session | None, str | None, str | None]:
+        """One AssumeRole per member account (not per region): expiry, session or why not,
+        and the account alias."""
+        cached = self._sessions.get(account)
+        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
+            return cached
+        expires = time.time() + MEMBER_SESSION_SECONDS
         settings = self.settings
         role = f"arn:{settings.partition}:iam::{account}:role/{settings.member_role_name}"
         if self._sts is None:
@@ -109,12 +136,18 @@ class Runtime:
             )["Credentials"]
         except Exception as error:  # the alert still goes out, saying why
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            return Reach(None, f"could not assume {role}: {code or type(error).__name__}")
+            result = (
+                expires,
+                None,
+                f"could not assume {role}: {code or type(error).__name__}",
+                None,
+            )
+            self._sessions[account] = result
+            return result
         session = boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
-            region_name=region,
         )
         alias = None
         try:
@@ -122,12 +155,21 @@ class Runtime:
             alias = next(iter(aliases.get("AccountAliases", [])), None)
         except Exception:  # an alias is a nicety: the alert names the account id anyway
             alias = None
-        return Reach(session.client("config", config=STATUS_CHECK_CONFIG), account_alias=alias)
+        self._sessions[account] = (expires, session, None, alias)
+        return self._sessions[account]
+
+    @property
+    def organizations(self) -> Any:
+        """For the backstop in central mode: the organization's member accounts."""
+        if self._organizations is None:
+            self._organizations = boto3.client("organizations", config=STATUS_CHECK_CONFIG)
+        return self._organizations
 
     @property
     def dynamodb(self) -> DynamoDBClient | None:
         """The state table's client, only when a feature that uses the table is on."""
-        uses_table = self.settings.auto_restart or self.settings.idempotency
+        settings = self.settings
+        uses_table = settings.auto_restart or settings.idempotency or settings.backstop
         if not (uses_table and self.settings.state_table):
             return None
         if self._dynamodb is None:

@@ -10,14 +10,20 @@ always with a visible truncation marker.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from recorder_guard.alert import Alert
 from recorder_guard.limits import clip, clip_bytes, clip_strings
+from recorder_guard.notice import Notice
 from recorder_guard.render.chatbot import DESCRIPTION_MAX, render_chatbot
 from recorder_guard.render.email import render_email
 from recorder_guard.render.escape import ascii_only
+from recorder_guard.render.notice import (
+    render_notice_chatbot,
+    render_notice_email,
+    render_notice_subject,
+)
 from recorder_guard.render.subject import render_subject
 
 if TYPE_CHECKING:
@@ -52,13 +58,15 @@ class MessageTooLargeError(RuntimeError):
     """Even the smallest rendition exceeds SNS's limit: raise so the event is kept."""
 
 
+def _string(value: str | None) -> dict[str, str]:
+    """An attribute value: non-empty printable ASCII within SNS's filterable length."""
+    cleaned = ascii_only(value or "") or "unknown"
+    return {"DataType": "String", "StringValue": clip(cleaned, ATTRIBUTE_VALUE_MAX)}
+
+
 def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
     """Attributes for subscription filter policies; values are non-empty printable ASCII."""
-
-    def string(value: str | None) -> dict[str, str]:
-        cleaned = ascii_only(value or "") or "unknown"
-        return {"DataType": "String", "StringValue": clip(cleaned, ATTRIBUTE_VALUE_MAX)}
-
+    string = _string
     recording = alert.recording_now
     state = "unknown" if recording is None else ("recording" if recording else "stopped")
     return {
@@ -72,6 +80,7 @@ def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
         "recorder_state": string(state),
         "remediation": string(alert.remediation.outcome if alert.remediation else "off"),
         "schema_version": string("1.0"),
+        "notice": string("alert"),
     }
 
 
@@ -125,3 +134,47 @@ def publish(sns: SNSClient, request: dict[str, Any]) -> str:
     """Publish once; any error propagates so Lambda retries and the dead-letter path keeps it."""
     response = sns.publish(**request)
     return response["MessageId"]
+
+
+def notice_attributes(notice: Notice) -> dict[str, dict[str, str]]:
+    """The event alerts' attributes, so one filter policy routes both paths alike."""
+    now = notice.recorder_now
+    state = (
+        "stopped" if now == "not recording" else "recording" if "recording" in now else "unknown"
+    )
+    return {
+        "severity": _string(notice.severity),
+        "risk_score": {"DataType": "Number", "StringValue": str(notice.rule.risk_score)},
+        "rule_id": _string(notice.rule.id),
+        "rule_name": _string(notice.rule.name),
+        "account": _string(notice.account or "all"),
+        "region": _string(notice.region or "all"),
+        "event_action": _string(f"backstop-{notice.kind}"),
+        "recorder_state": _string(state),
+        "remediation": _string(notice.remediation.outcome if notice.remediation else "off"),
+        "schema_version": _string("1.0"),
+        "notice": _string(notice.kind),
+    }
+
+
+def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
+    """A backstop notice as one Publish request; a digest lists fewer entries until it fits."""
+    attributes = notice_attributes(notice)
+    budget = SNS_MAX_BYTES - SAFETY_BYTES - _attributes_bytes(attributes)
+    while True:
+        ecs = _compact(notice.to_document())
+        per_protocol = dict.fromkeys(CHAT_PROTOCOLS, _compact(render_notice_chatbot(notice)))
+        per_protocol["email"] = render_notice_email(notice)
+        per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
+        message = _compact(per_protocol)
+        if len(message.encode("utf-8")) <= budget:
+            return {
+                "TopicArn": topic_arn,
+                "Subject": render_notice_subject(notice),
+                "Message": message,
+                "MessageStructure": "json",
+                "MessageAttributes": attributes,
+            }
+        if notice.listed == 0:
+            raise MessageTooLargeError(f"{notice.kind} notice exceeds {budget} bytes")
+        notice = replace(notice, listed=notice.listed // 2)

@@ -44,6 +44,7 @@ ALREADY_RECORDING = "already_recording"
 SKIPPED_EXEMPT = "skipped_exempt"
 SKIPPED_SERVICE_LINKED = "skipped_service_linked"
 SKIPPED_FLAPPING = "skipped_flapping"
+SKIPPED_EXPECTED_OFF = "skipped_expected_off"
 DRY_RUN = "dry_run"
 FAILED = "failed"
 POLL_INTERVAL_SECONDS = 1.0

@@ -6,14 +6,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
+
 from recorder_guard.alert import Alert, build_alert
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import CloudTrailEvent, parse_event
 from recorder_guard.detection import Ignored, detect
+from recorder_guard.episodes import BY_EVENT, Episode, EpisodeStore
+from recorder_guard.inventory import NOT_RECORDING, RecorderKey
 from recorder_guard.notify import build_publish_request, publish
 from recorder_guard.recorder_status import not_checked, read_recorder_status
 from recorder_guard.remediation import (
     FAILED,
+    SKIPPED_EXPECTED_OFF,
     FlapGuard,
     RemediationPolicy,
     RemediationResult,
@@ -21,6 +26,7 @@ from recorder_guard.remediation import (
     remediate_within_budget,
 )
 from recorder_guard.rules import enabled_rules
+from recorder_guard.settings import expected_off_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -51,6 +57,7 @@ class Outcome:
         return result
 
 
+logger = Logger(service="recorder-guard", child=True)
 PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
 
 
@@ -101,6 +108,8 @@ def respond(
     )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
+    if settings.backstop and verdict.rule.restartable and alert.recording_now is not True:
+        open_episode(parsed, runtime, now)
     return Outcome(
         outcome="alerted",
         reason=f"{verdict.rule.name} ({verdict.rule.id})",
@@ -110,11 +119,53 @@ def respond(
     )
 
 
+def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
+    name = event.record.recorder_name
+    if not name:
+        return None
+    settings = runtime.settings
+    return RecorderKey(
+        event.account_id or settings.home_account,
+        event.region_name or settings.home_region,
+        name,
+    )
+
+
+def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> None:
+    """Remember the stop as an open episode, so the backstop reminds and resolves it instead
+    of alerting on it again. Best effort: the alert is already out."""
+    settings = runtime.settings
+    key = _key(event, runtime)
+    if key is None or runtime.dynamodb is None or not settings.state_table:
+        return
+    if expected_off_pattern(settings.expected_off, key):
+        return
+    moment = int(now.timestamp())
+    episode = Episode(
+        key=key,
+        opened_at=moment,
+        notified_at=moment,
+        problem=NOT_RECORDING,
+        source=BY_EVENT,
+        event_id=event.record.event_id,
+    )
+    try:
+        EpisodeStore(runtime.dynamodb, settings.state_table).open(episode)
+    except Exception as error:
+        logger.warning("could not open the episode", extra={"error": str(error)})
+
+
 def restart(
     event: CloudTrailEvent, runtime: Runtime, config: ConfigServiceClient, seconds_left: float
 ) -> RemediationResult:
     """The opt-in restart, inside what is left of the function's time after the publish."""
     settings = runtime.settings
+    key = _key(event, runtime)
+    pattern = expected_off_pattern(settings.expected_off, key) if key else None
+    if pattern:
+        return RemediationResult(
+            SKIPPED_EXPECTED_OFF, f"listed in ExpectedOff ({pattern})", settings.remediation_mode
+        )
     budget = max(
         1.0, min(settings.remediation_budget_seconds, seconds_left - PUBLISH_RESERVE_SECONDS)
     )

@@ -10,12 +10,19 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recorder_guard.inventory import RecorderKey
 
 TOPIC_ARN_PATTERN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 )
 BOOLEANS = {"true": True, "false": False}
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+REGION_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
 class SettingsError(ValueError):
@@ -38,6 +45,11 @@ class Settings:
     idempotency: bool = False  # the template turns it on; tests opt in
     enabled_rules: tuple[str, ...] | None = None  # rule keys; None: the whole catalogue
     member_role_name: str | None = None  # central mode: the role to assume in member accounts
+    backstop: bool = False  # the scheduled check is deployed: both paths keep episodes
+    reminder_seconds: int = 24 * 3600  # 0: no reminders for open episodes
+    expected_off: tuple[str, ...] = ()  # `account/region/recorder` patterns, `*` wildcards
+    backstop_accounts: tuple[str, ...] = ()  # empty: this account (central: the organization)
+    backstop_regions: tuple[str, ...] = ()  # empty: the function's own region
 
     @property
     def home_account(self) -> str:
@@ -88,6 +100,7 @@ class Settings:
         if member_role and not ROLE_NAME_PATTERN.match(member_role):
             raise SettingsError(f"MEMBER_ROLE_NAME is not an IAM role name: {member_role[:100]!r}")
         return cls(
+            **_backstop(env, state_table),
             member_role_name=member_role,
             enabled_rules=_rule_keys(env),
             alert_topic_arn=topic,
@@ -124,6 +137,63 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _backstop(env: Mapping[str, str], state_table: str | None) -> dict[str, Any]:
+    """The scheduled check's settings (the responder reads BACKSTOP to keep episodes)."""
+    backstop = _boolean(env, "BACKSTOP", default=False)
+    if backstop and not state_table:
+        raise SettingsError(
+            "STATE_TABLE_NAME is not set: the BACKSTOP keeps its open episodes there"
+        )
+    accounts = _listed(env, "BACKSTOP_ACCOUNTS")
+    for account in accounts:
+        if not ACCOUNT_PATTERN.match(account):
+            raise SettingsError(f"BACKSTOP_ACCOUNTS entries must be 12-digit ids: {account!r}")
+    regions = _listed(env, "BACKSTOP_REGIONS")
+    for region in regions:
+        if not REGION_NAME_PATTERN.match(region):
+            raise SettingsError(f"BACKSTOP_REGIONS entries must be region names: {region!r}")
+    return {
+        "backstop": backstop,
+        "reminder_seconds": 3600 * _integer(env, "BACKSTOP_REMINDER_HOURS", 24, 0, 720),
+        "expected_off": expected_off_patterns(env.get("EXPECTED_OFF", "")),
+        "backstop_accounts": accounts,
+        "backstop_regions": regions,
+    }
+
+
+def _listed(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in env.get(name, "").split(",") if v.strip()))
+
+
+def expected_off_patterns(raw: str) -> tuple[str, ...]:
+    """EXPECTED_OFF entries as `account/region/recorder` patterns: a 12-digit id means that
+    account, a region name that region, `a/b/c` is taken as written (`*` wildcards), and
+    anything else is a recorder name."""
+    patterns = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        if ACCOUNT_PATTERN.match(entry):
+            patterns.append(f"{entry}/*/*")
+        elif REGION_NAME_PATTERN.match(entry):
+            patterns.append(f"*/{entry}/*")
+        elif "/" in entry:
+            parts = entry.split("/")
+            if len(parts) != 3 or not all(parts):
+                raise SettingsError(
+                    f"EXPECTED_OFF entry {entry[:100]!r} must be account/region/recorder"
+                )
+            patterns.append(entry)
+        else:
+            patterns.append(f"*/*/{entry}")
+    return tuple(dict.fromkeys(patterns))
+
+
+def expected_off_pattern(patterns: tuple[str, ...], key: RecorderKey) -> str | None:
+    """The first EXPECTED_OFF pattern matching `account/region/recorder`, if any."""
+    return next((p for p in patterns if fnmatchcase(key.text, p)), None)
 
 
 def _rule_keys(env: Mapping[str, str]) -> tuple[str, ...] | None:

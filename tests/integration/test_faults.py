@@ -135,8 +135,10 @@ def test_persistent_throttling_ends_in_the_failure_path(fake_sns: FakeSns) -> No
 
 
 def test_production_publish_retries_in_standard_mode() -> None:
-    retries = getattr(PUBLISH_CONFIG, "retries", None)
-    assert retries == {"mode": "standard", "max_attempts": PUBLISH_RETRIES}
+    # As botocore applies it (it rewrites the Config's dict into total attempts in place).
+    client = boto3.client("sns", region_name="us-east-1", config=PUBLISH_CONFIG)
+    retries = client.meta.config.retries  # type: ignore[attr-defined]
+    assert retries == {"mode": "standard", "total_max_attempts": PUBLISH_RETRIES + 1}
     assert PUBLISH_RETRIES >= 3
 
 

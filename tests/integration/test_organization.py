@@ -92,11 +92,17 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     role = forwarder["Resources"]["MemberRole"]
     assert role["Condition"] == "CreatesMemberRole"
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Principal"] == {"AWS": {"Ref": "ResponderRoleArn"}}
+    responder = {"Ref": "ResponderRoleArn"}
+    both = [responder, {"Ref": "BackstopRoleArn"}]
+    assert trust["Principal"] == {"AWS": {"Fn::If": ["TrustsBackstop", both, responder]}}
     (policy,) = role["Properties"]["Policies"]
     plain = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s]
-    assert {s["Action"] for s in plain} == {
+    assert {
+        a for s in plain for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    } == {
         "config:DescribeConfigurationRecorderStatus",
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeDeliveryChannels",
         "iam:ListAccountAliases",
     }
     (restart,) = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]

@@ -197,7 +197,11 @@ def test_idempotency_permissions_are_exactly_what_the_code_declares() -> None:
     table = template["Resources"]["StateTable"]
     assert table["Condition"] == "NeedsStateTable"
     assert template["Conditions"]["NeedsStateTable"] == {
-        "Fn::Or": [{"Condition": "IdempotencyEnabled"}, {"Condition": "EnforcesRestart"}]
+        "Fn::Or": [
+            {"Condition": "IdempotencyEnabled"},
+            {"Condition": "EnforcesRestart"},
+            {"Condition": "HasBackstop"},
+        ]
     }
     assert table["Properties"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires_at",

@@ -146,8 +146,9 @@ def _entry(raw: dict[str, Any]) -> MitreEntry:
     return MitreEntry(id=raw["id"], name=raw["name"], reference=raw["reference"])
 
 
-def parse_rule(raw: dict[str, Any]) -> Rule:
-    """Validate one rule file; a broken rule must fail at import, not at alert time."""
+def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
+    """Validate one rule file; a broken rule must fail at import, not at alert time. A
+    scheduled rule (the backstop's) has metadata only: no conditions, no event pattern."""
     where = f"rule {raw.get('key') or raw.get('id')}"
     severity = raw["severity"]
     if severity not in SEVERITIES:
@@ -157,7 +158,8 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
     risk_score = int(raw["risk_score"])
     if not 0 <= risk_score <= 100:
         raise ValueError(f"{where}: risk_score {risk_score} outside 0..100")
-    validate(raw["conditions"], where)
+    if event_driven:
+        validate(raw["conditions"], where)
     threats = tuple(
         Threat(
             framework=t["framework"],
@@ -193,7 +195,8 @@ def parse_rule(raw: dict[str, Any]) -> Rule:
         rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
     )
-    rule.event_pattern()  # every rule must yield an EventBridge pre-filter
+    if event_driven:
+        rule.event_pattern()  # every event rule must yield an EventBridge pre-filter
     return rule
 
 
@@ -207,6 +210,13 @@ def load_rules() -> tuple[Rule, ...]:
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate rule keys in {keys}")
     return rules
+
+
+@cache
+def scheduled_rule(key: str) -> Rule:
+    """A rule the scheduled backstop raises (in `scheduled/`, outside the event catalogue)."""
+    path = resources.files(__package__).joinpath("scheduled", f"{key}.json")
+    return parse_rule(json.loads(path.read_text(encoding="utf-8")), event_driven=False)
 
 
 def enabled_rules(keys: tuple[str, ...] | None) -> tuple[Rule, ...]:

@@ -1,0 +1,386 @@
+"""The scheduled backstop against moto: Config recorders in, one notice per episode out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from recorder_guard import app, backstop_app
+from recorder_guard.backstop import ORGANIZATIONS_PERMISSIONS, Backstop, BackstopError
+from recorder_guard.episodes import EPISODE_PERMISSIONS
+from recorder_guard.inventory import INVENTORY_PERMISSIONS
+from recorder_guard.local import LocalContext, create_state_table
+from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
+from tests.support import fake_aws_credentials, load_template, sample_events
+
+REGION = "us-east-1"
+ACCOUNT = "111122223333"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/config"
+T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+
+
+@dataclass
+class Account:
+    config: Any
+    sqs: Any
+    queue_url: str
+    topic: str
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Every notice the topic's SQS subscriber received since the last call: the
+        subject and the ECS document (what an SQS subscriber gets)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = batch.get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                body = json.loads(message["Body"])
+                found.append({"subject": body.get("Subject"), **json.loads(body["Message"])})
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def recorder(self, name: str = "default", *, channel: bool = True) -> None:
+        self.config.put_configuration_recorder(
+            ConfigurationRecorder={"name": name, "roleARN": ROLE}
+        )
+        if channel:
+            self.config.put_delivery_channel(
+                DeliveryChannel={"name": "default", "s3BucketName": "config-bucket"}
+            )
+
+    def status(self) -> dict[str, Any]:
+        (status,) = self.config.describe_configuration_recorder_status()[
+            "ConfigurationRecordersStatus"
+        ]
+        return dict(status)
+
+
+def run(now: datetime = T0) -> dict[str, Any]:
+    """One scheduled run at `now` (the handler's own clock cannot be moved)."""
+    return Backstop(backstop_app.runtime(), now=now).run().summary()
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    fake_aws_credentials(monkeypatch, REGION)
+    with mock_aws():
+        sns = boto3.client("sns", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+        create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
+        for name, value in {
+            "ALERT_TOPIC_ARN": topic,
+            "STATE_TABLE_NAME": "state",
+            "BACKSTOP": "true",
+            "IDEMPOTENCY": "false",
+        }.items():
+            monkeypatch.setenv(name, value)
+        backstop_app.runtime.cache_clear()
+        app.runtime.cache_clear()
+        yield Account(boto3.client("config", region_name=REGION), sqs, queue_url, topic)
+        backstop_app.runtime.cache_clear()
+        app.runtime.cache_clear()
+
+
+def test_a_recorder_created_but_never_started_is_found_once(account: Account) -> None:
+    account.recorder()
+    summary = backstop_app.handler({}, LocalContext())
+    assert summary["published"] == {"alert": 1}
+    (notice,) = account.notices()
+    assert notice["subject"] == (
+        f"[HIGH] Config recorder not recording: default in {ACCOUNT} {REGION}"
+    )
+    assert notice["recorder_guard"]["recorder"]["status"]["problems"] == ["never started"]
+    assert notice["rule"]["name"] == "AWS Config Recorder Not Recording"
+    assert notice["event"]["kind"] == "alert"
+    assert notice["cloud"] == {"account": {"id": ACCOUNT}, "region": REGION, "provider": "aws"}
+    assert backstop_app.handler({}, LocalContext())["published"] == {}
+    assert account.notices() == []  # one alert per episode, not one per run
+
+
+def test_a_stopped_recorder_is_alerted_once_and_resolved_once(account: Account) -> None:
+    account.recorder()
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    assert run()["published"] == {}
+    account.config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    assert run(T0 + timedelta(minutes=15))["published"] == {"alert": 1}
+    (alert,) = account.notices()
+    assert alert["recorder_guard"]["recorder"]["status"]["problems"] == ["not recording"]
+    assert run(T0 + timedelta(minutes=30))["published"] == {}
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    assert run(T0 + timedelta(minutes=45))["published"] == {"resolved": 1}
+    (resolved,) = account.notices()
+    assert resolved["subject"] == (
+        f"[RESOLVED] Config recorder recording again: default in {ACCOUNT} {REGION}"
+    )
+    assert resolved["recorder_guard"]["episode"]["lasted"] == "30 min"
+    assert resolved["event"]["type"] == ["end"]
+    assert run(T0 + timedelta(minutes=60))["published"] == {}
+    assert account.notices() == []
+
+
+def test_reminders_follow_the_configured_interval(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKSTOP_REMINDER_HOURS", "2")
+    backstop_app.runtime.cache_clear()
+    account.recorder()
+    run()
+    assert run(T0 + timedelta(hours=1, minutes=59))["published"] == {}
+    assert run(T0 + timedelta(hours=2))["published"] == {"reminder": 1}
+    assert run(T0 + timedelta(hours=3))["published"] == {}
+    assert run(T0 + timedelta(hours=4))["published"] == {"reminder": 1}
+    subjects = [n["subject"] for n in account.notices()]
+    assert subjects[1] == (
+        f"[REMINDER] Config recorder not recording for 2 h 0 min: default in {ACCOUNT} {REGION}"
+    )
+    assert len(subjects) == 3  # alert and two reminders
+
+
+def test_a_missing_delivery_channel_is_named(account: Account) -> None:
+    account.recorder(channel=False)
+    run()
+    (notice,) = account.notices()
+    problems = notice["recorder_guard"]["recorder"]["status"]["problems"]
+    assert problems == ["never started", "no delivery channel"]
+
+
+def test_expected_off_recorders_are_not_alerted_but_listed_daily(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXPECTED_OFF", f"{ACCOUNT}")
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    backstop_app.runtime.cache_clear()
+    account.recorder()
+    assert run()["published"] == {"digest": 1}
+    (digest,) = account.notices()
+    assert digest["subject"].startswith("[DIGEST] recorder-guard: Daily digest: 1 recorder(s)")
+    assert digest["recorder_guard"]["expected_off"] == [
+        {
+            "account": ACCOUNT,
+            "region": REGION,
+            "recorder": "default",
+            "problems": ["never started"],
+            "by": f"{ACCOUNT}/*/*",
+        }
+    ]
+    assert account.status()["recording"] is False  # not restarted
+    assert run(T0 + timedelta(hours=23))["published"] == {}
+    assert run(T0 + timedelta(hours=24))["published"] == {"digest": 1}
+
+
+def test_the_event_alert_and_the_backstop_do_not_double_alert(account: Account) -> None:
+    account.recorder()
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    account.config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    event = sample_events()["stop_recorder_assumed_role.json"]
+    assert app.handler(event, LocalContext())["outcome"] == "alerted"
+    assert len(account.notices()) == 1  # the event alert
+    assert run(T0 + timedelta(minutes=15))["published"] == {}
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    assert run(T0 + timedelta(minutes=30))["published"] == {"resolved": 1}
+    (resolved,) = account.notices()
+    episode = resolved["recorder_guard"]["episode"]
+    assert episode["opened_by"] == "event"
+    assert episode["event_id"] == event["detail"]["eventID"]
+
+
+def test_the_backstop_restarts_when_the_operator_opted_in(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    backstop_app.runtime.cache_clear()
+    account.recorder()
+    assert run()["restarts"] == {"restarted": 1}
+    (notice,) = account.notices()
+    assert notice["subject"].startswith("[HIGH] Config recorder was not recording, restarted")
+    assert notice["recorder_guard"]["remediation"]["outcome"] == "restarted"
+    assert account.status()["recording"] is True
+    account.config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    summary = run(T0 + timedelta(minutes=15))
+    assert summary["restarts"] == {"skipped_flapping": 1}  # the shared flap window holds
+    assert account.status()["recording"] is False
+
+
+def test_dry_run_says_what_it_would_do(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    monkeypatch.setenv("REMEDIATION_MODE", "dry_run")
+    backstop_app.runtime.cache_clear()
+    account.recorder()
+    assert run()["restarts"] == {"dry_run": 1}
+    assert account.status()["recording"] is False
+
+
+def test_a_recorder_without_a_channel_is_not_restarted(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    backstop_app.runtime.cache_clear()
+    account.recorder(channel=False)
+    assert run()["restarts"] == {}
+
+
+def test_expected_off_also_stops_the_event_path_restarting(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    monkeypatch.setenv("EXPECTED_OFF", f"{ACCOUNT}/{REGION}/default")
+    app.runtime.cache_clear()
+    account.recorder()
+    event = sample_events()["stop_recorder_assumed_role.json"]
+    summary = app.handler(event, LocalContext())
+    assert summary["remediation"]["outcome"] == "skipped_expected_off"
+    assert account.status()["recording"] is False
+
+
+def test_a_notice_that_cannot_be_published_is_sent_by_the_next_run(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boto3.client("sns", region_name=REGION).delete_topic(TopicArn=account.topic)
+    account.recorder()
+    with pytest.raises(BackstopError, match="alert for 111122223333/us-east-1/default"):
+        backstop_app.handler({}, LocalContext())
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="alerts")["TopicArn"]
+    queue = account.sqs.get_queue_attributes(
+        QueueUrl=account.queue_url, AttributeNames=["QueueArn"]
+    )
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"]
+    )
+    assert run()["published"] == {"alert": 1}
+
+
+def test_a_deleted_recorder_closes_its_episode(account: Account) -> None:
+    account.recorder()
+    run()
+    account.notices()
+    account.config.delete_delivery_channel(DeliveryChannelName="default")
+    account.config.delete_configuration_recorder(ConfigurationRecorderName="default")
+    assert run(T0 + timedelta(minutes=15))["published"] == {"gone": 1}
+    (notice,) = account.notices()
+    assert notice["subject"].startswith("[CLOSED] Config recorder deleted while not recording")
+
+
+@pytest.fixture
+def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Account, list[str]]]:
+    """A central account with two members: the backstop reads both through the member role
+    (moto's account id must follow the assumed role, so MOTO_ACCOUNT_ID is unset)."""
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    fake_aws_credentials(monkeypatch, REGION)
+    with mock_aws():
+        organizations = boto3.client("organizations", region_name=REGION)
+        organizations.create_organization(FeatureSet="ALL")
+        members = [
+            organizations.create_account(Email=f"m{n}@example.com", AccountName=f"member-{n}")[
+                "CreateAccountStatus"
+            ]["AccountId"]
+            for n in (1, 2)
+        ]
+        sns = boto3.client("sns", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+        create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
+        for name, value in {
+            "ALERT_TOPIC_ARN": topic,
+            "STATE_TABLE_NAME": "state",
+            "BACKSTOP": "true",
+            "MEMBER_ROLE_NAME": "recorder-guard-member",
+        }.items():
+            monkeypatch.setenv(name, value)
+        backstop_app.runtime.cache_clear()
+        yield Account(boto3.client("config", region_name=REGION), sqs, queue_url, topic), members
+        backstop_app.runtime.cache_clear()
+
+
+def member_config(account: str) -> Any:
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/recorder-guard-member", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.client(
+        "config",
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def test_organization_mode_checks_each_member(organization: tuple[Account, list[str]]) -> None:
+    central, (healthy, stopped) = organization
+    for member in (healthy, stopped):
+        config = member_config(member)
+        config.put_configuration_recorder(
+            ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{member}:role/c"}
+        )
+        config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "b"})
+    member_config(healthy).start_configuration_recorder(ConfigurationRecorderName="default")
+    summary = backstop_app.handler({}, LocalContext())
+    assert summary["regions_checked"] == 3  # the central account and both members
+    assert summary["recorders"] == 2
+    assert summary["published"] == {"alert": 1}
+    (notice,) = central.notices()
+    assert notice["cloud"]["account"]["id"] == stopped
+    assert notice["subject"].endswith(f"default in {stopped} {REGION}")
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_the_backstop_is_scheduled_and_absent_when_the_schedule_is_empty() -> None:
+    template = load_template()
+    function = template["Resources"]["BackstopFunction"]
+    assert function["Condition"] == "HasBackstop"
+    assert template["Conditions"]["HasBackstop"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "BackstopSchedule"}, ""]}]
+    }
+    assert template["Parameters"]["BackstopSchedule"]["Default"] == "rate(15 minutes)"
+    schedule = function["Properties"]["Events"]["Schedule"]
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "BackstopSchedule"}
+    assert function["Properties"]["Handler"] == "recorder_guard.backstop_app.handler"
+    responder = template["Resources"]["ResponderFunction"]["Properties"]["Environment"]
+    assert responder["Variables"]["BACKSTOP"] == {"Fn::If": ["HasBackstop", "true", "false"]}
+
+
+def test_the_backstop_role_allows_what_the_code_calls_and_no_more() -> None:
+    function = load_template()["Resources"]["BackstopFunction"]["Properties"]
+    (policy,) = function["Policies"]
+    always: dict[str, set[str]] = {}
+    conditional: dict[str, tuple[str, set[str]]] = {}
+    for statement in policy["Statement"]:
+        if "Fn::If" in statement:
+            condition, body, _ = statement["Fn::If"]
+            conditional[body["Sid"]] = (condition, _actions(body))
+        else:
+            always[statement["Sid"]] = _actions(statement)
+    read = always["ListRecorders"] | always["ReadRecorderStatus"]
+    assert read == set(INVENTORY_PERMISSIONS)
+    assert always["Episodes"] == set(EPISODE_PERMISSIONS) | set(STATE_PERMISSIONS)
+    assert conditional["RestartRecorder"] == ("EnforcesRestart", {RESTART_PERMISSIONS[1]})
+    assert conditional["AssumeMemberRoles"] == ("IsCentral", {"sts:AssumeRole"})
+    assert conditional["ListOrganizationAccounts"] == (
+        "BackstopListsOrganization",
+        set(ORGANIZATIONS_PERMISSIONS),
+    )
+    assert always["PublishAlerts"] == {"sns:Publish"}
+    variables = function["Environment"]["Variables"]
+    responder = load_template()["Resources"]["ResponderFunction"]["Properties"]["Environment"]
+    assert set(variables) == set(responder["Variables"])  # one Settings parser reads both
