@@ -168,7 +168,8 @@ def targets(runtime: Runtime) -> tuple[list[str], list[str]]:
 def inventory(
     runtime: Runtime, accounts: list[str], regions: list[str], deadline: float
 ) -> list[RegionCheck]:
-    """Every account and region, read in parallel by account, within the deadline."""
+    """Every account and region, read in parallel by account, within the deadline. A member
+    account's session is dropped once its regions are read (memory stays flat with size)."""
 
     def one_account(account: str) -> list[RegionCheck]:
         found = []
@@ -180,7 +181,9 @@ def inventory(
             if reach.config is None:
                 found.append(RegionCheck(account, region, error=reach.reason or "no access"))
             else:
-                found.append(check_region(reach.config, account, region))
+                found.append(check_region(reach.config, account, region, reach.account_alias))
+        if account != runtime.settings.home_account:
+            runtime.forget(account)
         return found
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="backstop") as pool:
@@ -226,10 +229,7 @@ class Backstop:
         return report
 
     def _notice(self, kind: str, decision: Decision, **extra: Any) -> Notice:
-        key = decision.check.key if decision.check else decision.episode.key  # type: ignore[union-attr]
-        alias = None
-        if key.account != self.settings.home_account:
-            alias = self.runtime.reach(key.account, key.region).account_alias
+        alias = decision.check.account_alias if decision.check else None
         return build_notice(
             kind,
             self.rule,

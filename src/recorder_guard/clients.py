@@ -158,6 +158,13 @@ class Runtime:
         self._sessions[account] = (expires, session, None, alias)
         return self._sessions[account]
 
+    def forget(self, account: str) -> None:
+        """Drop an account's member session and clients: the backstop reads hundreds of
+        accounts per run and must not hold a session for each."""
+        self._sessions.pop(account, None)
+        for key in [key for key in self._members if key[0] == account]:
+            self._members.pop(key, None)
+
     @property
     def organizations(self) -> Any:
         """For the backstop in central mode: the organization's member accounts."""

@@ -50,6 +50,7 @@ class RecorderCheck:
     last_start_time: str | None = None
     last_stop_time: str | None = None
     has_delivery_channel: bool = True
+    account_alias: str | None = None  # read with the member role, for the notice
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -97,7 +98,9 @@ def _error_code(error: Exception) -> str:
     return type(error).__name__
 
 
-def check_region(config: ConfigServiceClient, account: str, region: str) -> RegionCheck:
+def check_region(
+    config: ConfigServiceClient, account: str, region: str, alias: str | None = None
+) -> RegionCheck:
     """Never raises: a failure becomes an unchecked region that says why."""
     try:
         recorders = [
@@ -132,6 +135,7 @@ def check_region(config: ConfigServiceClient, account: str, region: str) -> Regi
                 last_start_time=_time(status.get("lastStartTime")),
                 last_stop_time=_time(status.get("lastStopTime")),
                 has_delivery_channel=has_channel,
+                account_alias=alias,
             )
         )
     return RegionCheck(account, region, tuple(checks))
