@@ -186,6 +186,8 @@ def inventory(
             runtime.forget(account)
         return found
 
+    if runtime.settings.member_role_name:
+        _ = runtime.sts  # shared by the workers; created here, on one thread
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="backstop") as pool:
         return [check for checks in pool.map(one_account, accounts) for check in checks]
 

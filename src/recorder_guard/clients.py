@@ -126,10 +126,8 @@ class Runtime:
         expires = time.time() + MEMBER_SESSION_SECONDS
         settings = self.settings
         role = f"arn:{settings.partition}:iam::{account}:role/{settings.member_role_name}"
-        if self._sts is None:
-            self._sts = boto3.client("sts", config=STATUS_CHECK_CONFIG)
         try:
-            credentials = self._sts.assume_role(
+            credentials = self.sts.assume_role(
                 RoleArn=role,
                 RoleSessionName="recorder-guard",
                 DurationSeconds=MEMBER_SESSION_SECONDS,
@@ -157,6 +155,14 @@ class Runtime:
             alias = None
         self._sessions[account] = (expires, session, None, alias)
         return self._sessions[account]
+
+    @property
+    def sts(self) -> Any:
+        """Created before the backstop fans out: clients are thread-safe, creating them from
+        boto3's shared default session is not."""
+        if self._sts is None:
+            self._sts = boto3.client("sts", config=STATUS_CHECK_CONFIG)
+        return self._sts
 
     def forget(self, account: str) -> None:
         """Drop an account's member session and clients: the backstop reads hundreds of

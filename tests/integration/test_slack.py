@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -15,9 +16,13 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import slack_forwarder
+from recorder_guard.episodes import BY_BACKSTOP, Episode
+from recorder_guard.inventory import RecorderCheck, RecorderKey
 from recorder_guard.local import LocalContext
-from recorder_guard.notify import build_publish_request
+from recorder_guard.notice import RESOLVED, build_notice
+from recorder_guard.notify import build_notice_request, build_publish_request
 from recorder_guard.render.slack import FIELD_MAX, FIELDS_MAX, HEADER_MAX, SECTION_MAX, render_slack
+from recorder_guard.rules import scheduled_rule
 from recorder_guard.slack_forwarder import (
     SlackDeliveryError,
     forward,
@@ -216,3 +221,25 @@ def test_the_lambda_handler_reads_the_secret_and_posts(
     (request,) = slack.requests
     assert request["path"] == "/services/T000/B000/secret-token"
     assert request["body"]["blocks"][0]["text"]["text"] == "🟡 AWS Config Resource Deletion"
+
+
+def test_a_backstop_notice_reaches_slack_with_the_recorder_not_a_caller(slack: FakeSlack) -> None:
+    key = RecorderKey("111122223333", "us-east-1", "default <!channel>")
+    opened = 1_764_396_000
+    notice = build_notice(
+        RESOLVED,
+        scheduled_rule("recorder_not_recording"),
+        partition="aws",
+        detected_at=datetime.fromtimestamp(opened + 5400, UTC),
+        check=RecorderCheck(key, recording=True, last_start_time="2026-11-29T07:30:00+00:00"),
+        episode=Episode(key, opened, opened, "not recording", BY_BACKSTOP),
+    )
+    rendition = json.loads(build_notice_request(notice, TOPIC)["Message"])["lambda"]
+    assert forward(sns_event(rendition), slack.url, sleep=lambda _: None) == 1
+    message = slack.requests[0]["body"]
+    assert message["blocks"][0]["text"]["text"] == "🟢 Resolved: AWS Config Recorder Not Recording"
+    text = json.dumps(message, ensure_ascii=False)
+    assert "Recording again after 1 h 30 min" in text
+    assert "*Episode opened*" in text
+    assert "Actor" not in text
+    assert "<!channel>" not in text

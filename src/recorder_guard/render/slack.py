@@ -22,6 +22,12 @@ FIELDS_MAX = 10
 BLOCKS_MAX = 50
 FALLBACK_MAX = 3000
 SEVERITY_EMOJI = {"low": "🔵", "medium": "🟡", "high": "🟠", "critical": "🔴"}
+NOTICE_HEADERS = {  # the backstop's notices other than a new alert
+    "reminder": "⏰ Reminder:",
+    "resolved": "🟢 Resolved:",
+    "gone": "⚪ Closed:",
+    "digest": "📋 Daily digest:",
+}
 
 
 def _get(document: Mapping[str, Any], path: str) -> Any:
@@ -46,21 +52,19 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_MAX)}}
 
 
-def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A webhook payload: `text` (notifications, fallback) and `blocks`."""
-    rule = _text(document, "rule.name") or "recorder-guard alert"
+def _severity(document: Mapping[str, Any]) -> dict[str, str]:
     severity = _text(document, "recorder_guard.severity") or "unknown"
     risk = _get(document, "event.risk_score")
-    emoji = SEVERITY_EMOJI.get(severity, "⚪")
-    escalated = bool(_get(document, "recorder_guard.remediation.escalated"))
-    header = f"{emoji} {'ESCALATED: ' if escalated else ''}{rule}"
+    return _field("Severity", f"{slack_text(severity)} (risk score {slack_text(str(risk))})")
+
+
+def _event_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
+    subtechniques = _get(document, "threat.technique.subtechnique.id") or []
     recorder = _text(document, "recorder_guard.recorder.name")
     status = _text(document, "recorder_guard.recorder.status.summary")
-    action = _text(document, "event.action")
-    subtechniques = _get(document, "threat.technique.subtechnique.id") or []
-    fields = [
-        _field("Severity", f"{slack_text(severity)} (risk score {slack_text(str(risk))})"),
-        _field("Action", slack_code(action)),
+    return [
+        _severity(document),
+        _field("Action", slack_code(_text(document, "event.action"))),
         _field(
             "Recorder", slack_code(recorder or _text(document, "recorder_guard.recorder.resource"))
         ),
@@ -84,6 +88,46 @@ def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
         ),
         _field("Event time", slack_text(_text(document, "event.start"))),
     ][:FIELDS_MAX]
+
+
+def _backstop_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A scheduled-check notice has no caller: the recorder's state and the episode instead."""
+    problems = _get(document, "recorder_guard.recorder.status.problems") or []
+    opened = _text(document, "recorder_guard.episode.opened_at")
+    by = _text(document, "recorder_guard.episode.opened_by")
+    fields = [
+        _severity(document),
+        _field("Recorder", slack_code(_text(document, "recorder_guard.recorder.name"))),
+        _field(
+            "Recorder now", slack_text(_text(document, "recorder_guard.recorder.status.summary"))
+        ),
+        _field("Problems", slack_text(", ".join(str(p) for p in problems) or "none")),
+        _field(
+            "Account / region",
+            f"{slack_code(_text(document, 'cloud.account.id'))} / "
+            f"{slack_code(_text(document, 'cloud.region'))}",
+        ),
+    ]
+    if opened:
+        fields.append(_field("Episode opened", f"{slack_text(opened)} by {slack_text(by)}"))
+    return fields
+
+
+def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A webhook payload: `text` (notifications, fallback) and `blocks`."""
+    rule = _text(document, "rule.name") or "recorder-guard alert"
+    severity = _text(document, "recorder_guard.severity") or "unknown"
+    emoji = SEVERITY_EMOJI.get(severity, "⚪")
+    escalated = bool(_get(document, "recorder_guard.remediation.escalated"))
+    header = f"{emoji} {'ESCALATED: ' if escalated else ''}{rule}"
+    notice = _text(document, "recorder_guard.notice")
+    if notice in NOTICE_HEADERS:
+        header = f"{NOTICE_HEADERS[notice]} {rule}"
+    fields = (
+        _backstop_fields(document)
+        if _text(document, "event.dataset") == "recorder_guard.backstop"
+        else _event_fields(document)
+    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(header, HEADER_MAX)}},
         _section(slack_text(_text(document, "message"))),
