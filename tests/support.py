@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,3 +169,15 @@ def fake_aws_credentials(monkeypatch: Any, region: str = "us-east-1") -> None:
         "AWS_DEFAULT_REGION": region,
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def topic_with_queue(region: str, topic: str = "alerts", queue: str = "inbox") -> tuple[str, str]:
+    """Inside moto: an SNS topic with an SQS subscriber, as a SIEM would subscribe.
+    Returns the topic ARN and the queue URL."""
+    sns = boto3.client("sns", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+    topic_arn = sns.create_topic(Name=topic)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+    return topic_arn, queue_url

@@ -182,9 +182,7 @@ class Alert:
                 "tags": list(self.rule.tags),
             }
         )
-        doc = nest({key: value for key, value in flat.items() if value is not None})
-        doc["rule"] = self.rule.to_ecs()
-        doc["threat"] = self.rule.threat_to_ecs()
+        doc = ecs_document(flat, self.rule)
         related_users = [v for v in (self.actor.user_name, self.actor.display_name) if v]
         related = {
             "user": sorted(set(related_users)),
@@ -212,6 +210,14 @@ class Alert:
             "next_steps": [step.as_text() for step in self.next_steps],
         }
         return doc
+
+
+def ecs_document(flat: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
+    """Dotted ECS fields (None dropped) nested, with the rule's `rule.*` and `threat.*`."""
+    doc = nest({key: value for key, value in flat.items() if value is not None})
+    doc["rule"] = rule.to_ecs()
+    doc["threat"] = rule.threat_to_ecs()
+    return doc
 
 
 def remediation_text(result: RemediationResult, escape: Callable[[str], str]) -> str:

@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder_guard.alert import CONSOLE_HOSTS, REGION_PATTERN, SEVERITY_NUMBER, NextStep
+from recorder_guard.alert import (
+    CONSOLE_HOSTS,
+    REGION_PATTERN,
+    SEVERITY_NUMBER,
+    NextStep,
+    ecs_document,
+)
 from recorder_guard.alert import next_steps as rule_next_steps
-from recorder_guard.cloudtrail import nest
 from recorder_guard.episodes import BY_EVENT, Episode
 from recorder_guard.inventory import RecorderCheck, RegionCheck
 from recorder_guard.limits import clip
@@ -215,9 +220,7 @@ class Notice:
             "labels.partition": self.partition,
             "tags": list(self.rule.tags),
         }
-        doc = nest({key: value for key, value in flat.items() if value is not None})
-        doc["rule"] = self.rule.to_ecs()
-        doc["threat"] = self.rule.threat_to_ecs()
+        doc = ecs_document(flat, self.rule)
         check = self.check
         link = self.console_link()
         doc["recorder_guard"] = {

@@ -111,6 +111,18 @@ def render_message(alert: Alert, level: ShrinkLevel) -> str:
     return _compact(per_protocol)
 
 
+def _request(
+    topic_arn: str, subject: str, message: str, attributes: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "TopicArn": topic_arn,
+        "Subject": subject,
+        "Message": message,
+        "MessageStructure": "json",
+        "MessageAttributes": attributes,
+    }
+
+
 def build_publish_request(alert: Alert, topic_arn: str) -> dict[str, Any]:
     """The exact Publish request: the largest rendition that fits SNS's limit."""
     attributes = message_attributes(alert)
@@ -118,13 +130,7 @@ def build_publish_request(alert: Alert, topic_arn: str) -> dict[str, Any]:
     for level in SHRINK_LEVELS:
         message = render_message(alert, level)
         if len(message.encode("utf-8")) <= budget:
-            return {
-                "TopicArn": topic_arn,
-                "Subject": render_subject(alert),
-                "Message": message,
-                "MessageStructure": "json",
-                "MessageAttributes": attributes,
-            }
+            return _request(topic_arn, render_subject(alert), message, attributes)
     raise MessageTooLargeError(
         f"alert for event {alert.event_id!r} exceeds {budget} bytes even at the smallest size"
     )
@@ -168,13 +174,7 @@ def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
         per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
         message = _compact(per_protocol)
         if len(message.encode("utf-8")) <= budget:
-            return {
-                "TopicArn": topic_arn,
-                "Subject": render_notice_subject(notice),
-                "Message": message,
-                "MessageStructure": "json",
-                "MessageAttributes": attributes,
-            }
+            return _request(topic_arn, render_notice_subject(notice), message, attributes)
         if notice.listed == 0:
             raise MessageTooLargeError(f"{notice.kind} notice exceeds {budget} bytes")
         notice = replace(notice, listed=notice.listed // 2)

@@ -18,7 +18,7 @@ from recorder_guard.episodes import EPISODE_PERMISSIONS
 from recorder_guard.inventory import INVENTORY_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
-from tests.support import fake_aws_credentials, load_template, sample_events
+from tests.support import fake_aws_credentials, load_template, sample_events, topic_with_queue
 
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
@@ -70,27 +70,23 @@ def run(now: datetime = T0) -> dict[str, Any]:
     return Backstop(backstop_app.runtime(), now=now).run().summary()
 
 
+def deployed(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Account:
+    """Inside moto: the stack's topic (with an SQS subscriber), state table and settings."""
+    topic, queue_url = topic_with_queue(REGION)
+    create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
+    for name, value in {"ALERT_TOPIC_ARN": topic, "STATE_TABLE_NAME": "state", **settings}.items():
+        monkeypatch.setenv(name, value)
+    backstop_app.runtime.cache_clear()
+    app.runtime.cache_clear()
+    sqs = boto3.client("sqs", region_name=REGION)
+    return Account(boto3.client("config", region_name=REGION), sqs, queue_url, topic)
+
+
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     fake_aws_credentials(monkeypatch, REGION)
     with mock_aws():
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-        create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
-        for name, value in {
-            "ALERT_TOPIC_ARN": topic,
-            "STATE_TABLE_NAME": "state",
-            "BACKSTOP": "true",
-            "IDEMPOTENCY": "false",
-        }.items():
-            monkeypatch.setenv(name, value)
-        backstop_app.runtime.cache_clear()
-        app.runtime.cache_clear()
-        yield Account(boto3.client("config", region_name=REGION), sqs, queue_url, topic)
+        yield deployed(monkeypatch, BACKSTOP="true", IDEMPOTENCY="false")
         backstop_app.runtime.cache_clear()
         app.runtime.cache_clear()
 
@@ -289,22 +285,10 @@ def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Account, lis
             ]["AccountId"]
             for n in (1, 2)
         ]
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-        create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
-        for name, value in {
-            "ALERT_TOPIC_ARN": topic,
-            "STATE_TABLE_NAME": "state",
-            "BACKSTOP": "true",
-            "MEMBER_ROLE_NAME": "recorder-guard-member",
-        }.items():
-            monkeypatch.setenv(name, value)
-        backstop_app.runtime.cache_clear()
-        yield Account(boto3.client("config", region_name=REGION), sqs, queue_url, topic), members
+        yield (
+            deployed(monkeypatch, BACKSTOP="true", MEMBER_ROLE_NAME="recorder-guard-member"),
+            members,
+        )
         backstop_app.runtime.cache_clear()
 
 

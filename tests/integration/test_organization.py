@@ -15,7 +15,13 @@ from moto import mock_aws
 
 from recorder_guard import app
 from recorder_guard.local import LocalContext, create_state_table
-from tests.support import FORWARDER, fake_aws_credentials, load_template, sample_events
+from tests.support import (
+    FORWARDER,
+    fake_aws_credentials,
+    load_template,
+    sample_events,
+    topic_with_queue,
+)
 
 REGION = "us-east-1"
 CENTRAL = "123456789012"  # moto's own account; MOTO_ACCOUNT_ID would override assumed roles
@@ -185,11 +191,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         )
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "b"})
         member.client("iam").create_account_alias(AccountAlias="payments-prod")
-        sns = boto3.client("sns", region_name=REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        alerts_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn["Attributes"]["QueueArn"])
+        topic, alerts_url = topic_with_queue(REGION, queue="alerts")
         create_state_table(boto3.client("dynamodb", region_name=REGION), "state")
         for name, value in {
             "ALERT_TOPIC_ARN": topic,
