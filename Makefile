@@ -12,7 +12,7 @@ EVENT ?= events/stop_recorder_assumed_role.json
 .PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean
 
 help:
-	@echo "make demo      run the responder on every file in events/ against an embedded AWS (moto)"
+	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
 	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
@@ -28,6 +28,7 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
 
 demo: $(BIN)/.installed
 	@$(RUN) -m recorder_guard demo events
+	@$(RUN) -m recorder_guard backstop
 
 invoke: $(BIN)/.installed
 	@$(RUN) -m recorder_guard invoke $(EVENT) $(ARGS)

@@ -156,6 +156,31 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_backstop(args: argparse.Namespace) -> int:
+    from recorder_guard.local import backstop_scenario  # noqa: PLC0415 - moto only when used
+
+    runs = backstop_scenario(verbose=args.verbose)
+    if args.json:
+        print(json.dumps(runs))
+        return 0
+    for run_ in runs:
+        summary = run_["summary"]
+        print(f"== backstop run at {run_['at']}: {run_['story']}")
+        published = summary["published"] or "nothing"
+        print(
+            f"checked {summary['regions_checked']} region(s), {summary['recorders']} recorder(s),"
+            f" {summary['not_recording']} not recording; published {published}"
+        )
+        for request in run_["published"]:
+            message = json.loads(request["Message"])
+            print(f"\n---- email ---- Subject: {request['Subject']}")
+            print(message["email"].rstrip())
+            print("\n---- chat (AWS Chatbot custom notification, as Slack shows it) ----")
+            print(chat_preview(json.loads(message["https"])))
+        print()
+    return 0
+
+
 def command_patterns(_: argparse.Namespace) -> int:
     print(json.dumps({rule.key: rule.event_pattern() for rule in load_rules()}, indent=2))
     return 0
@@ -185,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
         )
+    backstop_cmd = commands.add_parser(
+        "backstop", help="the scheduled backstop's runs over a recorder that was never started"
+    )
+    backstop_cmd.add_argument("--json", action="store_true", help="print one JSON array")
+    backstop_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
     commands.add_parser("patterns", help="print each rule's EventBridge pattern as JSON")
     redrive_cmd = commands.add_parser(
         "redrive", help="send dead-letter events back to the deployed function (real AWS)"
@@ -201,6 +231,7 @@ COMMANDS = {
     "invoke": command_invoke,
     "render": command_render,
     "demo": command_demo,
+    "backstop": command_backstop,
     "patterns": command_patterns,
     "redrive": run_redrive,
 }

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -143,3 +144,45 @@ def invoke(
         "published": published,
         "remediation": summary.get("remediation"),
     }
+
+
+BACKSTOP_SCENARIO = (
+    (0, "the recorder exists but was never started (infrastructure code recreated it)"),
+    (15, "15 minutes later, still off: one alert per episode, so nothing is sent"),
+    (30, "someone started it: the episode is resolved"),
+)
+
+
+def backstop_scenario(*, verbose: bool = False) -> list[dict[str, Any]]:
+    """The scheduled backstop's three runs over one recorder, inside `embedded_aws()`: what
+    each run found and every Publish request it made."""
+    from recorder_guard import backstop_app  # noqa: PLC0415 - only this command needs it
+    from recorder_guard.backstop import Backstop  # noqa: PLC0415
+
+    route_logs(verbose)
+    start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    runs = []
+    with embedded_aws(LocalOptions()) as published:
+        os.environ["BACKSTOP"] = "true"
+        backstop_app.runtime.cache_clear()
+        try:
+            for minutes, story in BACKSTOP_SCENARIO:
+                if minutes == BACKSTOP_SCENARIO[-1][0]:
+                    boto3.client("config").start_configuration_recorder(
+                        ConfigurationRecorderName=LOCAL_RECORDERS[0]
+                    )
+                before = len(published)
+                at = start + timedelta(minutes=minutes)
+                report = Backstop(backstop_app.runtime(), now=at).run()
+                runs.append(
+                    {
+                        "at": at.isoformat().replace("+00:00", "Z"),
+                        "story": story,
+                        "summary": report.summary(),
+                        "published": published[before:],
+                    }
+                )
+        finally:
+            backstop_app.runtime.cache_clear()
+            os.environ.pop("BACKSTOP", None)
+    return runs

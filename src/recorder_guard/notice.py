@@ -92,7 +92,8 @@ class Notice:
 
     @property
     def problems(self) -> str:
-        if self.check and self.check.problems:
+        """What is wrong now; without a fresh check, what was wrong when the episode opened."""
+        if self.check is not None:
             return ", ".join(self.check.problems)
         return self.episode.problem if self.episode else ""
 

@@ -136,3 +136,20 @@ def test_demo_shows_every_rendition_for_one_event() -> None:
     result = run("demo", str(EVENTS_DIR))
     assert "---- slack rendition of stop_recorder_assumed_role.json ----" in result.stdout
     assert "---- json rendition of stop_recorder_assumed_role.json ----" in result.stdout
+
+
+def test_backstop_shows_one_alert_then_quiet_then_resolved() -> None:
+    result = run("backstop", "--json")
+    assert result.returncode == 0, result.stderr
+    first, second, third = json.loads(result.stdout)
+    assert first["summary"]["published"] == {"alert": 1}
+    assert second["summary"]["published"] == {}
+    assert third["summary"]["published"] == {"resolved": 1}
+    (alert,) = first["published"]
+    assert alert["Subject"] == (
+        "[HIGH] Config recorder not recording: default in 111122223333 us-east-1"
+    )
+    assert "Problems:         never started" in json.loads(alert["Message"])["email"]
+    people = run("backstop")
+    assert people.returncode == 0, people.stderr
+    assert "Subject: [RESOLVED] Config recorder recording again: default" in people.stdout
