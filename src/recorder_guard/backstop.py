@@ -47,6 +47,7 @@ logger = Logger(service="recorder-guard", child=True)
 RULE_KEY = "recorder_not_recording"
 DIGEST_INTERVAL_SECONDS = 24 * 3600
 WORKERS = 16  # accounts read in parallel; each account's regions one after another
+ACT_RESERVE_SECONDS = 20.0  # kept back for one publish (with retries) after a restart
 ORGANIZATIONS_PERMISSIONS = ("organizations:ListAccounts",)
 
 
@@ -122,6 +123,7 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    deferred: int = 0  # decisions left for the next run when time ran short
 
     def count(self, what: str, into: dict[str, int] | None = None) -> None:
         target = self.counts if into is None else into
@@ -136,6 +138,7 @@ class Report:
             "published": dict(sorted(self.counts.items())),
             "restarts": dict(sorted(self.restarts.items())),
             "failures": self.failures[:20],
+            "deferred": self.deferred,
         }
 
 
@@ -205,9 +208,14 @@ class Backstop:
         self.report = Report()
 
     def run(self, *, seconds_left: float = 300.0) -> Report:
+        """Read, decide, act. Reading may use 60% of the time left; acting stops while there
+        is still time to finish one restart and publish, so no episode is ever stored without
+        its notice. What is left is deferred: the next run decides it again."""
+        started = time.monotonic()
         accounts, regions = targets(self.runtime)
-        deadline = time.monotonic() + max(seconds_left - 60.0, seconds_left / 2)
-        checks = inventory(self.runtime, accounts, regions, deadline)
+        checks = inventory(self.runtime, accounts, regions, started + 0.6 * seconds_left)
+        reserve = self.settings.remediation_budget_seconds + ACT_RESERVE_SECONDS
+        act_until = started + seconds_left - reserve
         episodes = self.store.open_episodes()
         now = int(self.now.timestamp())
         plan = decide(
@@ -225,8 +233,11 @@ class Backstop:
         for episode in plan.stale:
             self.store.close(episode)
         for decision in plan.decisions:
+            if time.monotonic() > act_until:
+                report.deferred += 1
+                continue
             self._act(decision, now)
-        if plan.expected_off or plan.unchecked:
+        if (plan.expected_off or plan.unchecked) and time.monotonic() <= act_until:
             self._digest(plan, now)
         return report
 

@@ -35,9 +35,10 @@ class LocalContext:
         f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:recorder-guard-local"
     )
     aws_request_id: str = "local-invocation"
+    timeout_millis: int = 30_000  # the responder's timeout; the backstop's is 600 s
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.timeout_millis
 
 
 def create_state_table(dynamodb: Any, name: str) -> None:

@@ -24,6 +24,7 @@ REGION = "us-east-1"
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/config"
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+BACKSTOP_CONTEXT = LocalContext(function_name="recorder-guard-backstop", timeout_millis=600_000)
 
 
 @dataclass
@@ -93,7 +94,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
 
 def test_a_recorder_created_but_never_started_is_found_once(account: Account) -> None:
     account.recorder()
-    summary = backstop_app.handler({}, LocalContext())
+    summary = backstop_app.handler({}, BACKSTOP_CONTEXT)
     assert summary["published"] == {"alert": 1}
     (notice,) = account.notices()
     assert notice["subject"] == (
@@ -103,7 +104,7 @@ def test_a_recorder_created_but_never_started_is_found_once(account: Account) ->
     assert notice["rule"]["name"] == "AWS Config Recorder Not Recording"
     assert notice["event"]["kind"] == "alert"
     assert notice["cloud"] == {"account": {"id": ACCOUNT}, "region": REGION, "provider": "aws"}
-    assert backstop_app.handler({}, LocalContext())["published"] == {}
+    assert backstop_app.handler({}, BACKSTOP_CONTEXT)["published"] == {}
     assert account.notices() == []  # one alert per episode, not one per run
 
 
@@ -248,7 +249,7 @@ def test_a_notice_that_cannot_be_published_is_sent_by_the_next_run(
     boto3.client("sns", region_name=REGION).delete_topic(TopicArn=account.topic)
     account.recorder()
     with pytest.raises(BackstopError, match="alert for 111122223333/us-east-1/default"):
-        backstop_app.handler({}, LocalContext())
+        backstop_app.handler({}, BACKSTOP_CONTEXT)
     topic = boto3.client("sns", region_name=REGION).create_topic(Name="alerts")["TopicArn"]
     queue = account.sqs.get_queue_attributes(
         QueueUrl=account.queue_url, AttributeNames=["QueueArn"]
@@ -257,6 +258,16 @@ def test_a_notice_that_cannot_be_published_is_sent_by_the_next_run(
         TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"]
     )
     assert run()["published"] == {"alert": 1}
+
+
+def test_a_run_short_of_time_defers_and_the_next_run_alerts(account: Account) -> None:
+    account.recorder()
+    backstop = backstop_app.runtime()
+    short = Backstop(backstop, now=T0).run(seconds_left=25).summary()
+    assert short["deferred"] == 1
+    assert short["published"] == {}
+    assert account.notices() == []
+    assert run(T0 + timedelta(minutes=15))["published"] == {"alert": 1}
 
 
 def test_a_deleted_recorder_closes_its_episode(account: Account) -> None:
@@ -314,7 +325,7 @@ def test_organization_mode_checks_each_member(organization: tuple[Account, list[
         )
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "b"})
     member_config(healthy).start_configuration_recorder(ConfigurationRecorderName="default")
-    summary = backstop_app.handler({}, LocalContext())
+    summary = backstop_app.handler({}, BACKSTOP_CONTEXT)
     assert summary["regions_checked"] == 3  # the central account and both members
     assert summary["recorders"] == 2
     assert summary["published"] == {"alert": 1}
