@@ -168,8 +168,9 @@ class Runtime:
         """Drop an account's member session and clients: the backstop reads hundreds of
         accounts per run and must not hold a session for each."""
         self._sessions.pop(account, None)
-        for key in [key for key in self._members if key[0] == account]:
-            self._members.pop(key, None)
+        for key in list(self._members):  # one C-level copy: other workers may be adding keys
+            if key[0] == account:
+                self._members.pop(key, None)
 
     @property
     def organizations(self) -> Any:

@@ -142,3 +142,17 @@ def test_the_backstop_rule_is_ours_and_outside_the_event_catalogue() -> None:
     assert rule.author == ("recorder-guard",)
     assert rule.key not in {r.key for r in load_rules()}
     assert BY_BACKSTOP == "backstop"
+
+
+def test_a_failing_delivery_is_a_problem_even_while_recording() -> None:
+    failing = RecorderCheck(
+        KEY,
+        recording=True,
+        last_status="Failure",
+        last_error_code="AccessDenied",
+        last_start_time="2026-11-01T00:00:00+00:00",
+    )
+    assert failing.problems == ("last delivery failed (AccessDenied)",)
+    assert not failing.restartable  # restarting cannot fix a delivery failure
+    region = RegionCheck("111122223333", "us-east-1", (failing,))
+    assert kinds(decide([region], {}, expected_off=(), now=2000, reminder_seconds=0)) == [OPENED]
