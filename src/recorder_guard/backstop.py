@@ -42,6 +42,7 @@ from recorder_guard.remediation import (
 )
 from recorder_guard.rules import Rule, scheduled_rule
 from recorder_guard.settings import expected_off_pattern
+from recorder_guard.stopper import Stopper, find_stopper
 
 logger = Logger(service="recorder-guard", child=True)
 RULE_KEY = "recorder_not_recording"
@@ -296,15 +297,31 @@ class Backstop:
         )
         if not self.store.open(episode):
             return  # the event path (or an overlapping run) alerted on it already
-        remediation = self._restart(check)
-        notice = self._notice(OPENED, Decision(OPENED, check, episode), remediation=remediation)
+        stopper = self._stopper(check)
+        remediation = self._restart(check, stopper)
+        notice = self._notice(
+            OPENED, Decision(OPENED, check, episode), remediation=remediation, stopper=stopper
+        )
         if not self._publish(notice):
             self.store.close(episode)  # not alerted: the next run tries again
         elif remediation and remediation.outcome == RESTARTED:
             self.store.close(episode)  # fixed and said so: nothing left open
 
-    def _restart(self, check: RecorderCheck) -> RemediationResult | None:
-        """The opt-in restart, with the event path's mode, flap window and time budget."""
+    def _stopper(self, check: RecorderCheck) -> Stopper | None:
+        """Who stopped it, from CloudTrail's event history, when Config says when."""
+        if check.recording or not check.last_stop_time:
+            return None
+        try:
+            stopped_at = datetime.fromisoformat(check.last_stop_time)
+        except ValueError:
+            return None
+        key = check.key
+        cloudtrail = self.runtime.cloudtrail_in(key.account, key.region)
+        return find_stopper(cloudtrail, key.recorder, stopped_at) if cloudtrail else None
+
+    def _restart(self, check: RecorderCheck, stopper: Stopper | None) -> RemediationResult | None:
+        """The opt-in restart, with the event path's mode, exemptions (when CloudTrail names
+        the caller), flap window and time budget."""
         settings = self.settings
         if not settings.auto_restart or not check.restartable:
             return None
@@ -315,10 +332,15 @@ class Backstop:
         if dynamodb is None or not settings.state_table:
             return None
         result = remediate_within_budget(
-            Target(check.key.recorder, check.key.account, check.key.region, principal_arns=()),
+            Target(
+                check.key.recorder,
+                check.key.account,
+                check.key.region,
+                principal_arns=stopper.principal_arns if stopper else (),
+            ),
             RemediationPolicy(
                 mode=settings.remediation_mode,
-                exempt_principal_patterns=(),  # no caller is known to the scheduled check
+                exempt_principal_patterns=settings.exempt_principal_patterns,
                 flap_window_seconds=settings.flap_window_seconds,
                 budget_seconds=settings.remediation_budget_seconds,
                 state_table=settings.state_table,

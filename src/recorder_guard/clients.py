@@ -156,6 +156,19 @@ class Runtime:
         self._sessions[account] = (expires, session, None, alias)
         return self._sessions[account]
 
+    def cloudtrail_in(self, account: str, region: str) -> Any:
+        """CloudTrail's event history in an account and region, reached as reach() reaches
+        Config; None when the member role cannot be assumed."""
+        settings = self.settings
+        if account == settings.home_account:
+            return boto3.client("cloudtrail", region_name=region, config=STATUS_CHECK_CONFIG)
+        if not settings.member_role_name:
+            return None
+        session = self._member_session(account)[1]
+        if session is None:
+            return None
+        return session.client("cloudtrail", region_name=region, config=STATUS_CHECK_CONFIG)
+
     @property
     def sts(self) -> Any:
         """Created before the backstop fans out: clients are thread-safe, creating them from

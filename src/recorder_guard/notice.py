@@ -24,6 +24,7 @@ from recorder_guard.inventory import RecorderCheck, RegionCheck
 from recorder_guard.limits import clip
 from recorder_guard.remediation import RESTARTED, RemediationResult
 from recorder_guard.rules import Rule
+from recorder_guard.stopper import Stopper
 
 SCHEMA_VERSION = "1.0"
 Escape = Callable[[str | None], str]
@@ -74,6 +75,7 @@ class Notice:
     unchecked: tuple[RegionCheck, ...] = ()
     next_steps: tuple[NextStep, ...] = field(default=(), repr=False)
     listed: int = DIGEST_LIMIT  # digest entries rendered per section (shrunk to fit SNS)
+    stopper: Stopper | None = None  # the StopConfigurationRecorder call, when CloudTrail has it
 
     @property
     def account(self) -> str | None:
@@ -96,6 +98,23 @@ class Notice:
         if self.check is not None:
             return ", ".join(self.check.problems)
         return self.episode.problem if self.episode else ""
+
+    def stopped_by(self, name: Escape = str, prose: Escape = str) -> str | None:
+        """Who stopped it, as CloudTrail says; None when nothing was looked up."""
+        if self.stopper:
+            who = self.stopper
+            return (
+                f"{name(who.display_name)} ({prose(who.identity_type)}) {name(who.arn)},"
+                f" {prose('call at')} {name(who.event_time)}, {prose('event')}"
+                f" {name(who.event_id)}"
+            )
+        check = self.check
+        if self.kind == OPENED and check and not check.recording and check.last_stop_time:
+            return prose(
+                f"no StopConfigurationRecorder call for it in CloudTrail's event history around"
+                f" {check.last_stop_time} (it can lag by minutes)"
+            )
+        return None
 
     @property
     def restarted(self) -> bool:
@@ -255,6 +274,7 @@ class Notice:
             if self.episode
             else None,
             "remediation": self.remediation.to_dict() if self.remediation else None,
+            "stopped_by": self.stopper.to_dict() if self.stopper else None,
             "console_links": {"config_recorder": link} if link else {},
             "next_steps": [step.as_text() for step in self.next_steps],
         }
@@ -285,6 +305,7 @@ def build_notice(
     episode: Episode | None = None,
     remediation: RemediationResult | None = None,
     account_alias: str | None = None,
+    stopper: Stopper | None = None,
 ) -> Notice:
     """An episode notice with the rule's triage steps filled in for this recorder."""
     key = check.key if check else episode.key if episode else None
@@ -309,4 +330,5 @@ def build_notice(
         remediation=remediation,
         account_alias=account_alias,
         next_steps=steps,
+        stopper=stopper,
     )

@@ -15,19 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from recorder_guard.alert import Alert
 from recorder_guard.limits import clip, clip_bytes, clip_strings
-from recorder_guard.notice import Notice
 from recorder_guard.render.chatbot import DESCRIPTION_MAX, render_chatbot
 from recorder_guard.render.email import render_email
 from recorder_guard.render.escape import ascii_only
-from recorder_guard.render.notice import (
-    render_notice_chatbot,
-    render_notice_email,
-    render_notice_subject,
-)
 from recorder_guard.render.subject import render_subject
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
+
+    from recorder_guard.notice import Notice
 
 SNS_MAX_BYTES = 262_144
 SAFETY_BYTES = 2_048  # headroom for SNS's own accounting of the request
@@ -164,7 +160,14 @@ def notice_attributes(notice: Notice) -> dict[str, dict[str, str]]:
 
 
 def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
-    """A backstop notice as one Publish request; a digest lists fewer entries until it fits."""
+    """A backstop notice as one Publish request; a digest lists fewer entries until it fits.
+    The renderers are imported here: the event path's cold start never loads them."""
+    from recorder_guard.render.notice import (  # noqa: PLC0415
+        render_notice_chatbot,
+        render_notice_email,
+        render_notice_subject,
+    )
+
     attributes = notice_attributes(notice)
     budget = SNS_MAX_BYTES - SAFETY_BYTES - _attributes_bytes(attributes)
     while True:

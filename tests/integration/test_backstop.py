@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,15 @@ from recorder_guard.episodes import EPISODE_PERMISSIONS
 from recorder_guard.inventory import INVENTORY_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
-from tests.support import fake_aws_credentials, load_template, sample_events, topic_with_queue
+from recorder_guard.stopper import LOOKUP_PERMISSIONS
+from tests.support import (
+    QuietHandler,
+    fake_aws_credentials,
+    load_template,
+    loopback_server,
+    sample_events,
+    topic_with_queue,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
@@ -369,6 +378,7 @@ def test_the_backstop_role_allows_what_the_code_calls_and_no_more() -> None:
     read = always["ListRecorders"] | always["ReadRecorderStatus"]
     assert read == set(INVENTORY_PERMISSIONS)
     assert always["Episodes"] == set(EPISODE_PERMISSIONS) | set(STATE_PERMISSIONS)
+    assert always["FindWhoStopped"] == set(LOOKUP_PERMISSIONS)
     assert conditional["RestartRecorder"] == ("EnforcesRestart", {RESTART_PERMISSIONS[1]})
     assert conditional["AssumeMemberRoles"] == ("IsCentral", {"sts:AssumeRole"})
     assert conditional["ListOrganizationAccounts"] == (
@@ -379,3 +389,74 @@ def test_the_backstop_role_allows_what_the_code_calls_and_no_more() -> None:
     variables = function["Environment"]["Variables"]
     responder = load_template()["Resources"]["ResponderFunction"]["Properties"]["Environment"]
     assert set(variables) == set(responder["Variables"])  # one Settings parser reads both
+
+
+@contextmanager
+def cloudtrail_history(
+    records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[dict[str, Any]]]:
+    """CloudTrail's event history (LookupEvents, which moto lacks) as a real HTTP server on
+    loopback, answering by event name and time range as the API does; yields the requests."""
+    requests: list[dict[str, Any]] = []
+
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests.append(body)
+            (attribute,) = body["LookupAttributes"]
+            start, end = float(body["StartTime"]), float(body["EndTime"])
+            events = [
+                {"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)}
+                for r in records
+                if r["eventName"] == attribute["AttributeValue"]
+                and start <= datetime.fromisoformat(r["eventTime"]).timestamp() <= end
+            ]
+            self.reply(200, json.dumps({"Events": events}).encode())
+
+    with loopback_server(Handler) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", url)
+        yield requests
+
+
+def recorded_stop(config: Any) -> dict[str, Any]:
+    """The sample stop, as CloudTrail recorded it at the moment moto stopped the recorder."""
+    record = json.loads(json.dumps(sample_events()["stop_recorder_assumed_role.json"]["detail"]))
+    (status,) = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    record["eventTime"] = status["lastStopTime"].isoformat()
+    return dict(record)
+
+
+def test_the_backstop_names_who_stopped_it_from_cloudtrail(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account.recorder()
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    account.config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    stop = recorded_stop(account.config)
+    failed = {**stop, "eventID": "failed-call", "errorCode": "AccessDenied"}
+    with cloudtrail_history([failed, stop], monkeypatch) as requests:
+        assert run()["published"] == {"alert": 1}
+    (request,) = requests
+    assert request["LookupAttributes"] == [
+        {"AttributeKey": "EventName", "AttributeValue": "StopConfigurationRecorder"}
+    ]
+    (notice,) = account.notices()
+    stopped_by = notice["recorder_guard"]["stopped_by"]
+    assert stopped_by["arn"] == stop["userIdentity"]["arn"]
+    assert stopped_by["event_id"] == stop["eventID"]  # not the failed attempt
+
+
+def test_exemptions_apply_when_cloudtrail_names_the_caller(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    monkeypatch.setenv("EXEMPT_PRINCIPAL_ARNS", "arn:aws:iam::111122223333:role/PlatformAdmin")
+    backstop_app.runtime.cache_clear()
+    account.recorder()
+    account.config.start_configuration_recorder(ConfigurationRecorderName="default")
+    account.config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    with cloudtrail_history([recorded_stop(account.config)], monkeypatch):
+        assert run()["restarts"] == {"skipped_exempt": 1}
+    assert account.status()["recording"] is False
+    (notice,) = account.notices()
+    assert notice["recorder_guard"]["remediation"]["outcome"] == "skipped_exempt"

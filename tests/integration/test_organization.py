@@ -109,6 +109,7 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
         "config:DescribeConfigurationRecorderStatus",
         "config:DescribeConfigurationRecorders",
         "config:DescribeDeliveryChannels",
+        "cloudtrail:LookupEvents",
         "iam:ListAccountAliases",
     }
     (restart,) = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]

@@ -15,6 +15,7 @@ from recorder_guard.notify import SNS_MAX_BYTES, build_notice_request
 from recorder_guard.render.notice import render_notice_chatbot, render_notice_email
 from recorder_guard.rules import scheduled_rule
 from recorder_guard.settings import Settings, SettingsError, expected_off_patterns
+from recorder_guard.stopper import Stopper
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 KEY = RecorderKey("111122223333", "us-east-1", "default")
@@ -156,3 +157,31 @@ def test_a_failing_delivery_is_a_problem_even_while_recording() -> None:
     assert not failing.restartable  # restarting cannot fix a delivery failure
     region = RegionCheck("111122223333", "us-east-1", (failing,))
     assert kinds(decide([region], {}, expected_off=(), now=2000, reminder_seconds=0)) == [OPENED]
+
+
+def test_a_hostile_caller_from_cloudtrail_is_escaped() -> None:
+    stopper = Stopper(
+        arn="arn:aws:sts::111122223333:assumed-role/Admin/" + HOSTILE,
+        issuer_arn=None,
+        display_name=HOSTILE,
+        identity_type="AssumedRole",
+        source_ip="203.0.113.9",
+        event_id="e-1",
+        event_time="2026-11-29T05:00:00Z",
+    )
+    notice = build_notice(
+        OPENED,
+        scheduled_rule(RULE_KEY),
+        partition="aws",
+        detected_at=NOW,
+        check=STOPPED,
+        stopper=stopper,
+    )
+    email = render_notice_email(notice)
+    assert "Stopped by:" in email
+    assert "\u202e" not in email
+    assert "\nFAKE" not in email
+    description = render_notice_chatbot(notice)["content"]["description"]
+    assert "*Stopped by:* `x\\n\\u202eFAKE &lt;!channel&gt;" in description
+    for injected in ("<!channel>", "<https://evil", "@here"):
+        assert injected not in description

@@ -92,6 +92,9 @@ def _recorder_section(notice: Notice) -> list[str]:
         if check.last_stop_time:
             lines += _field("Last stopped", plain(check.last_stop_time))
         lines += _field("Delivery channel", "yes" if check.has_delivery_channel else "none")
+    stopped_by = notice.stopped_by(quoted, plain)
+    if stopped_by:
+        lines += _field("Stopped by", stopped_by)
     if notice.remediation:
         lines += _field("Auto-restart", remediation_text(notice.remediation, plain))
     if notice.episode:
@@ -170,6 +173,9 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
             + (f" ({slack_code(notice.account_alias)})" if notice.account_alias else "")
             + f" / {slack_code(notice.region)}",
         ]
+        stopped_by = notice.stopped_by(slack_code, slack_text)
+        if stopped_by:
+            lines.append(f"*Stopped by:* {stopped_by}")
         if notice.remediation:
             lines.append(f"*Auto-restart:* {remediation_text(notice.remediation, slack_text)}")
         if notice.episode:

@@ -108,6 +108,9 @@ def _backstop_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
             f"{slack_code(_text(document, 'cloud.region'))}",
         ),
     ]
+    stopper = _text(document, "recorder_guard.stopped_by.arn")
+    if stopper:
+        fields.append(_field("Stopped by", slack_code(stopper)))
     if opened:
         fields.append(_field("Episode opened", f"{slack_text(opened)} by {slack_text(by)}"))
     return fields
