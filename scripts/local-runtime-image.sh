@@ -67,9 +67,13 @@ if ! debootstrap --variant=minbase --arch="$arch" --include=python3 \
   exit 1
 fi
 
-"$python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+if ! "$python" -m pip install --disable-pip-version-check --no-deps --only-binary=:all: \
   --platform "$wheel_platform" --implementation cp --python-version 3.13 \
-  --target "$rootfs/var/runtime" -r "$requirements"
+  --target "$rootfs/var/runtime" -r "$requirements" >"$work/pip.log" 2>&1; then
+  tail -n 30 "$work/pip.log" >&2
+  echo "pip install failed (last lines above)" >&2
+  exit 1
+fi
 rm -rf "$rootfs/var/runtime/bin" # console scripts: not part of a runtime
 # Bytecode by the image's own python3, as the real runtime ships it (its code dir is read-only).
 chroot "$rootfs" python3 -m compileall -q --invalidation-mode unchecked-hash /var/runtime >/dev/null
