@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -346,32 +346,30 @@ def main() -> int:
         print("run `make build` first: sam local invoke runs the sam build output")
         return 2
     arch = function_architecture()
-    image = (
-        args.image
-        or subprocess.run(
-            [str(IMAGE_SCRIPT), arch],
-            capture_output=False,
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHON": sys.executable},
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    image = args.image or runtime_image(arch)
+    server: AbstractContextManager[str] = (
+        nullcontext(args.endpoint.rstrip("/")) if args.endpoint else moto_server(bridge_gateway())
     )
-    with (
-        moto_server(bridge_gateway()) if not args.endpoint else _given(args.endpoint) as endpoint,
-        tempfile.TemporaryDirectory() as scratch,
-    ):
+    with server as endpoint, tempfile.TemporaryDirectory() as scratch:
         return run_all(endpoint, image, arch, Path(scratch))
 
 
-@contextmanager
-def _given(endpoint: str) -> Iterator[str]:
-    yield endpoint.rstrip("/")
+def runtime_image(arch: str) -> str:
+    """The stand-in runtime image for `arch`, from the script that builds and caches it."""
+    built = subprocess.run(
+        [str(IMAGE_SCRIPT), arch],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    if built.returncode != 0 or not built.stdout.strip():
+        raise SystemExit(f"{IMAGE_SCRIPT.name} {arch} failed (exit {built.returncode})")
+    return built.stdout.strip().splitlines()[-1]
 
 
 def run_all(endpoint: str, image: str, arch: str, scratch: Path) -> int:
+    """A fresh stack in moto, then each event in turn: invoke, read the queue, judge."""
     wait_until_ready(endpoint)
     reset_moto(endpoint)
     session = boto3.Session(
