@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean
+.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean sam-local
 
 help:
 	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
@@ -18,6 +18,7 @@ help:
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
 	@echo "make bench     cold start, per-event cost, memory, package size (writes bench/results.json)"
+	@echo "make sam-local sam local invoke of every event in a runtime container against moto (root, Docker)"
 	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
 
 $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
@@ -56,6 +57,12 @@ build: $(BIN)/.installed
 
 bench: build
 	$(SAM_ENV) $(BIN)/python bench/bench.py $(ARGS)
+
+# Every file in events/ through `sam local invoke` in a stand-in Lambda runtime image
+# (scripts/local-runtime-image.sh) against moto_server; checks the topic against
+# events/README.md. ARGS=--endpoint URL uses a running moto_server instead of starting one.
+sam-local: build
+	$(SAM_ENV) $(RUN) -m tests.sam_local $(ARGS)
 
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions CI tested; regenerate with `make lock` after changing requirements-dev.txt.' > constraints.txt

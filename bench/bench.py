@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".aws-sam" / "build" / "ResponderFunction"
 RUNTIME_VENV = ROOT / "bench" / ".runtime-venv"
 RESULTS = ROOT / "bench" / "results.json"
+SAM_LOCAL_REPORT = ROOT / "bench" / "sam-local-report.json"  # written by `make sam-local`
 GOALS = {
     "cold_import_ratio": 1.10,
     "warm_overhead_us": 1000.0,
@@ -316,6 +317,41 @@ def package_size() -> dict[str, Any]:
     }
 
 
+def sam_local_invoke() -> dict[str, Any] | str:
+    """The REPORT lines `make sam-local` recorded last (tests/sam_local.py), if it ran here."""
+    if not SAM_LOCAL_REPORT.exists():
+        return "not measured here: run `make sam-local` (root, Docker)"
+    report: dict[str, Any] = json.loads(SAM_LOCAL_REPORT.read_text(encoding="utf-8"))
+    return report
+
+
+def render_sam_local(report: dict[str, Any] | str) -> list[str]:
+    """The emulator's figures per event, labelled with where they were measured."""
+    if isinstance(report, str):
+        return [f"sam local invoke: {report}"]
+    where = f"the stand-in image {report['image']}"
+    if report["emulated"]:
+        where += f" ({report['function_architecture']}) under qemu emulation on {report['machine']}"
+    lines = [
+        f"sam local invoke, measured {report['measured_at']} by `make sam-local` in {where};"
+        " not Lambda's figures:",
+        report["note"],
+        "",
+        "| event | outcome | Init Duration, ms | Duration, ms | Max Memory Used, MB | wall, s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, event in report["events"].items():
+        figures = event["report"]
+        outcome = event["outcome"] if not event["failure"] else f"FAILED: {event['failure']}"
+        cells = (
+            [str(figures[key]) for key in ("init_duration_ms", "duration_ms", "max_memory_used_mb")]
+            if figures
+            else ["", "", ""]
+        )
+        lines.append(f"| {name} | {outcome} | {' | '.join(cells)} | {event['wall_seconds']} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20, help="cold-import runs per variant (>= 15)")
@@ -334,7 +370,7 @@ def main() -> int:
         "warm": warm_cost(args.events),
         "peak_rss": peak_rss(),
         "package": package_size(),
-        "sam_local_invoke": "not run (see issue 7)",
+        "sam_local_invoke": sam_local_invoke(),
     }
     measured = {
         "cold_import_ratio": results["cold_import"]["ratio_handler_and_clients_to_floor"],
@@ -412,6 +448,8 @@ def render_table(results: dict[str, Any]) -> str:
             *(f"| {' | '.join(row)} |" for row in rows),
             "",
             f"goals: {goals}",
+            "",
+            *render_sam_local(results["sam_local_invoke"]),
         ]
     )
 

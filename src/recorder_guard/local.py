@@ -51,6 +51,28 @@ def create_state_table(dynamodb: Any, name: str) -> None:
     )
 
 
+def create_local_stack(session: boto3.Session) -> str:
+    """What the template creates that the handler touches, in moto (embedded or a moto_server
+    that `session` points at): the KMS-encrypted topic, a stopped recorder named `default`
+    with a delivery channel, and the state table. Returns the topic ARN."""
+    key_id = session.client("kms").create_key(Description="recorder-guard alerts")["KeyMetadata"][
+        "KeyId"
+    ]
+    topic_arn = session.client("sns").create_topic(
+        Name=TOPIC_NAME, Attributes={"KmsMasterKeyId": key_id}
+    )["TopicArn"]
+    config = session.client("config")
+    role = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/aws-service-role/config.amazonaws.com/x"
+    for name in LOCAL_RECORDERS:
+        config.put_configuration_recorder(ConfigurationRecorder={"name": name, "roleARN": role})
+    session.client("s3").create_bucket(Bucket="config-bucket-local")
+    config.put_delivery_channel(
+        DeliveryChannel={"name": "default", "s3BucketName": "config-bucket-local"}
+    )
+    create_state_table(session.client("dynamodb"), STATE_TABLE)
+    return topic_arn
+
+
 @dataclass(frozen=True)
 class LocalOptions:
     """Template parameters for the embedded stack."""
@@ -78,22 +100,7 @@ def embedded_aws(options: LocalOptions) -> Iterator[list[dict[str, Any]]]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
 
     with mock_aws():
-        session = boto3.Session(region_name=LOCAL_REGION)
-        key_id = session.client("kms").create_key(Description="recorder-guard alerts")[
-            "KeyMetadata"
-        ]["KeyId"]
-        topic_arn = session.client("sns").create_topic(
-            Name=TOPIC_NAME, Attributes={"KmsMasterKeyId": key_id}
-        )["TopicArn"]
-        config = session.client("config")
-        role = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/aws-service-role/config.amazonaws.com/x"
-        for name in LOCAL_RECORDERS:
-            config.put_configuration_recorder(ConfigurationRecorder={"name": name, "roleARN": role})
-        session.client("s3").create_bucket(Bucket="config-bucket-local")
-        config.put_delivery_channel(
-            DeliveryChannel={"name": "default", "s3BucketName": "config-bucket-local"}
-        )
-        create_state_table(session.client("dynamodb"), STATE_TABLE)
+        topic_arn = create_local_stack(boto3.Session(region_name=LOCAL_REGION))
         os.environ.update(
             ALERT_TOPIC_ARN=topic_arn,
             STATE_TABLE_NAME=STATE_TABLE,

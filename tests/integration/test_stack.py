@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
@@ -139,6 +140,20 @@ def test_every_setting_is_set_by_the_template() -> None:
     for value in variables.values():
         if isinstance(value, dict) and "Ref" in value and not value["Ref"].startswith("AWS::"):
             assert value["Ref"] in parameters or value["Ref"] in load_template()["Resources"]
+
+
+def test_the_endpoint_variable_is_declared_empty_and_inert_in_aws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AWS_ENDPOINT_URL is declared only so that `sam local invoke --env-vars` can point the
+    function at a local endpoint (SAM passes declared variables only); deployed, it is empty,
+    and an empty value must leave boto3 on AWS's own endpoint."""
+    assert function()["Properties"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+    client = boto3.client(
+        "sns", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    assert client.meta.endpoint_url == "https://sns.us-east-1.amazonaws.com"
 
 
 def test_least_privilege_by_default() -> None:
