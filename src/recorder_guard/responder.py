@@ -12,8 +12,6 @@ from recorder_guard.alert import Alert, build_alert
 from recorder_guard.clients import Runtime
 from recorder_guard.cloudtrail import CloudTrailEvent, parse_event
 from recorder_guard.detection import Ignored, detect
-from recorder_guard.episodes import BY_EVENT, Episode, EpisodeStore
-from recorder_guard.inventory import NOT_RECORDING, RecorderKey
 from recorder_guard.notify import build_publish_request, publish
 from recorder_guard.recorder_status import not_checked, read_recorder_status
 from recorder_guard.remediation import (
@@ -30,6 +28,8 @@ from recorder_guard.settings import expected_off_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
+
+    from recorder_guard.inventory import RecorderKey
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,10 @@ def respond(
 
 
 def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
+    """The stopped recorder, for episodes and ExpectedOff. Imported here: neither is on the
+    path of an ignored event, so a cold start does not pay for it."""
+    from recorder_guard.inventory import RecorderKey  # noqa: PLC0415
+
     name = event.record.recorder_name
     if not name:
         return None
@@ -134,6 +138,9 @@ def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
 def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> None:
     """Remember the stop as an open episode, so the backstop reminds and resolves it instead
     of alerting on it again. Best effort: the alert is already out."""
+    from recorder_guard.episodes import BY_EVENT, Episode, EpisodeStore  # noqa: PLC0415
+    from recorder_guard.inventory import NOT_RECORDING  # noqa: PLC0415
+
     settings = runtime.settings
     key = _key(event, runtime)
     if key is None or runtime.dynamodb is None or not settings.state_table:
@@ -160,7 +167,7 @@ def restart(
 ) -> RemediationResult:
     """The opt-in restart, inside what is left of the function's time after the publish."""
     settings = runtime.settings
-    key = _key(event, runtime)
+    key = _key(event, runtime) if settings.expected_off else None
     pattern = expected_off_pattern(settings.expected_off, key) if key else None
     if pattern:
         return RemediationResult(
