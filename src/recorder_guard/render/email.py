@@ -46,7 +46,7 @@ def quoted(value: str | None) -> str:
     return text if SIMPLE_TOKEN.fullmatch(text) else '"' + text.replace('"', '\\"') + '"'
 
 
-def _field(label: str, value: str) -> list[str]:
+def field_lines(label: str, value: str) -> list[str]:
     prefix = f"  {label + ':':<{LABEL_WIDTH}}"
     return textwrap.wrap(
         value,
@@ -58,7 +58,7 @@ def _field(label: str, value: str) -> list[str]:
     ) or [prefix.rstrip()]
 
 
-def _paragraph(value: str, indent: str = "  ", first: str | None = None) -> list[str]:
+def paragraph(value: str, indent: str = "  ", first: str | None = None) -> list[str]:
     return textwrap.wrap(
         value,
         width=WIDTH,
@@ -71,71 +71,71 @@ def _paragraph(value: str, indent: str = "  ", first: str | None = None) -> list
 def render_email(alert: Alert) -> str:
     actor = alert.actor
     rule = alert.rule
-    escalation = [*_paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
+    escalation = [*paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
     lines = [
         f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
         "",
         *escalation,
         "WHAT HAPPENED",
-        *_paragraph(alert.summary(quoted, plain)),
+        *paragraph(alert.summary(quoted, plain)),
     ]
     if alert.service_linked:
-        lines += _paragraph(
+        lines += paragraph(
             "This recorder is service-linked: only its AWS service may change it, so a customer"
             " call is unexpected and worth a closer look."
         )
     lines += [
         "",
-        *(_field("Account alias", plain(alert.account_alias)) if alert.account_alias else []),
-        *_field("Recorder now", alert.recorder_now),
+        *(field_lines("Account alias", plain(alert.account_alias)) if alert.account_alias else []),
+        *field_lines("Recorder now", alert.recorder_now),
         *(
-            _field("Auto-restart", remediation_text(alert.remediation, plain))
+            field_lines("Auto-restart", remediation_text(alert.remediation, plain))
             if alert.remediation
             else []
         ),
         "",
         "WHO",
-        *_field("Principal", f"{plain(actor.display_name)} ({plain(actor.type)})"),
-        *_field("ARN", plain(actor.arn)),
-        *_field("Account", plain(actor.account_id)),
+        *field_lines("Principal", f"{plain(actor.display_name)} ({plain(actor.type)})"),
+        *field_lines("ARN", plain(actor.arn)),
+        *field_lines("Account", plain(actor.account_id)),
     ]
     if actor.access_key_id:
-        lines += _field("Access key", plain(actor.access_key_id))
+        lines += field_lines("Access key", plain(actor.access_key_id))
     if actor.session_issuer_arn:
-        lines += _field("Session issuer", plain(actor.session_issuer_arn))
+        lines += field_lines("Session issuer", plain(actor.session_issuer_arn))
     if actor.source_identity:
-        lines += _field("Source identity", plain(actor.source_identity))
-    lines += _field("MFA", _yes_no(actor.mfa_authenticated))
-    lines += _field("Console session", _yes_no(actor.console_session))
+        lines += field_lines("Source identity", plain(actor.source_identity))
+    lines += field_lines("MFA", _yes_no(actor.mfa_authenticated))
+    lines += field_lines("Console session", _yes_no(actor.console_session))
     if actor.invoked_by:
-        lines += _field("Invoked by", plain(actor.invoked_by))
+        lines += field_lines("Invoked by", plain(actor.invoked_by))
     lines += [
         "",
         "FROM WHERE",
-        *_field("Source IP", plain(alert.source_ip)),
-        *_field("User agent", plain(alert.user_agent)),
+        *field_lines("Source IP", plain(alert.source_ip)),
+        *field_lines("User agent", plain(alert.user_agent)),
         "",
         "WHEN",
-        *_field("Event time", plain(alert.event_time)),
-        *_field(
+        *field_lines("Event time", plain(alert.event_time)),
+        *field_lines(
             "Detected",
             alert.detected_at.isoformat(timespec="seconds").replace("+00:00", "Z")
             + (
                 f" ({_duration(alert.delay_seconds)} after the call)" if alert.delay_seconds else ""
             ),
         ),
-        *_field("Event ID", plain(alert.event_id)),
+        *field_lines("Event ID", plain(alert.event_id)),
         "",
         "RULE",
-        *_field("Name", rule.name),
-        *_field("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
-        *_field("Severity", f"{alert.severity}, risk score {rule.risk_score} of 100"),
-        *_field("MITRE ATT&CK", rule.mitre_summary()),
+        *field_lines("Name", rule.name),
+        *field_lines("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
+        *field_lines("Severity", f"{alert.severity}, risk score {rule.risk_score} of 100"),
+        *field_lines("MITRE ATT&CK", rule.mitre_summary()),
         "",
         "NEXT STEPS",
     ]
     for number, step in enumerate(alert.next_steps, 1):
-        lines += _paragraph(step.text, indent="     ", first=f"  {number}. ")
+        lines += paragraph(step.text, indent="     ", first=f"  {number}. ")
         if step.command:
             lines.append(f"     $ {plain(step.command)}")
     if alert.console_links:
@@ -145,7 +145,7 @@ def render_email(alert: Alert) -> str:
     lines += [
         "",
         "--",
-        *_paragraph(
+        *paragraph(
             f"recorder-guard {__version__}. Values from the CloudTrail event are shown as"
             " sent, with control characters escaped. SQS, Lambda and Firehose subscribers of"
             " this topic receive the alert as JSON.",

@@ -19,7 +19,7 @@ from recorder_guard.render.chatbot import (
     SEVERITY_EMOJI,
     TITLE_MAX,
 )
-from recorder_guard.render.email import _field, _paragraph, quoted
+from recorder_guard.render.email import field_lines, paragraph, quoted
 from recorder_guard.render.escape import plain, slack_code, slack_text
 from recorder_guard.render.subject import clip_subject
 
@@ -77,28 +77,32 @@ def _recorder_section(notice: Notice) -> list[str]:
     check = notice.check
     lines = [
         "RECORDER",
-        *_field("Recorder", quoted(notice.recorder)),
-        *_field("Account", plain(notice.account)),
-        *(_field("Account alias", plain(notice.account_alias)) if notice.account_alias else []),
-        *_field("Region", plain(notice.region)),
-        *_field("Recorder now", notice.recorder_now),
-        *_field("Problems", plain(notice.problems or "none")),
+        *field_lines("Recorder", quoted(notice.recorder)),
+        *field_lines("Account", plain(notice.account)),
+        *(
+            field_lines("Account alias", plain(notice.account_alias))
+            if notice.account_alias
+            else []
+        ),
+        *field_lines("Region", plain(notice.region)),
+        *field_lines("Recorder now", notice.recorder_now),
+        *field_lines("Problems", plain(notice.problems or "none")),
     ]
     if check:
-        lines += _field("Last status", plain(check.last_status))
+        lines += field_lines("Last status", plain(check.last_status))
         if check.last_error_code:
-            lines += _field("Last error", plain(check.last_error_code))
-        lines += _field("Last started", plain(check.last_start_time or "never"))
+            lines += field_lines("Last error", plain(check.last_error_code))
+        lines += field_lines("Last started", plain(check.last_start_time or "never"))
         if check.last_stop_time:
-            lines += _field("Last stopped", plain(check.last_stop_time))
-        lines += _field("Delivery channel", "yes" if check.has_delivery_channel else "none")
+            lines += field_lines("Last stopped", plain(check.last_stop_time))
+        lines += field_lines("Delivery channel", "yes" if check.has_delivery_channel else "none")
     stopped_by = notice.stopped_by(quoted, plain)
     if stopped_by:
-        lines += _field("Stopped by", stopped_by)
+        lines += field_lines("Stopped by", stopped_by)
     if notice.remediation:
-        lines += _field("Auto-restart", remediation_text(notice.remediation, plain))
+        lines += field_lines("Auto-restart", remediation_text(notice.remediation, plain))
     if notice.episode:
-        lines += _field("Episode", notice.opened_text(quoted, plain))
+        lines += field_lines("Episode", notice.opened_text(quoted, plain))
     return lines
 
 
@@ -108,24 +112,24 @@ def render_notice_email(notice: Notice) -> str:
         f"{rule.name.upper()} - {notice.kind.upper()}",
         "",
         "WHAT",
-        *_paragraph(notice.headline(quoted)),
+        *paragraph(notice.headline(quoted)),
         "",
-        *_paragraph(notice.summary(quoted, plain)),
+        *paragraph(notice.summary(quoted, plain)),
         "",
     ]
     lines += _digest_section(notice) if notice.kind == DIGEST else _recorder_section(notice)
     lines += [
         "",
         "RULE",
-        *_field("Name", rule.name),
-        *_field("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
-        *_field("Severity", f"{notice.severity}, risk score {rule.risk_score} of 100"),
-        *_field("MITRE ATT&CK", rule.mitre_summary()),
+        *field_lines("Name", rule.name),
+        *field_lines("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
+        *field_lines("Severity", f"{notice.severity}, risk score {rule.risk_score} of 100"),
+        *field_lines("MITRE ATT&CK", rule.mitre_summary()),
     ]
     if notice.next_steps:
         lines += ["", "NEXT STEPS"]
         for number, step in enumerate(notice.next_steps, 1):
-            lines += _paragraph(step.text, indent="     ", first=f"  {number}. ")
+            lines += paragraph(step.text, indent="     ", first=f"  {number}. ")
             if step.command:
                 lines.append(f"     $ {plain(step.command)}")
     link = notice.console_link()
@@ -134,7 +138,7 @@ def render_notice_email(notice: Notice) -> str:
     lines += [
         "",
         "--",
-        *_paragraph(
+        *paragraph(
             f"recorder-guard {__version__}, scheduled check. Recorder names and error codes"
             " are shown as AWS Config returned them, with control characters escaped.",
             indent="",
