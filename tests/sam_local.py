@@ -42,6 +42,8 @@ from recorder_guard.rules import load_rules
 from tests.support import EVENTS_DIR, ROOT, load_template, sample_expectations
 
 FUNCTION = "ResponderFunction"
+BACKSTOP_FUNCTION = "BackstopFunction"
+BACKSTOP_RULE_ID = "21410730-449f-481c-8718-472acafede65"  # rules/scheduled/
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 ENV_FILE = ROOT / "scripts" / "sam-local-env.json"
 IMAGE_SCRIPT = ROOT / "scripts" / "local-runtime-image.sh"
@@ -68,6 +70,7 @@ class Result:
     report: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     failure: str | None = None
+    response: dict[str, object] = field(default_factory=dict)
 
 
 def function_architecture() -> str:
@@ -177,7 +180,8 @@ def env_vars_file(directory: Path, endpoint: str, topic_arn: str) -> Path:
             f"{ENV_FILE.name} names topic {variables['ALERT_TOPIC_ARN']}, moto created"
             f" {topic_arn} (run moto_server with MOTO_ACCOUNT_ID={LOCAL_ACCOUNT})"
         )
-    variables["AWS_ENDPOINT_URL"] = endpoint
+    for function in data.values():
+        function["AWS_ENDPOINT_URL"] = endpoint
     path = directory / "env.json"
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     return path
@@ -200,18 +204,26 @@ def sam_environment(endpoint: str) -> dict[str, str]:
     return env
 
 
-def invoke(name: str, image: str, env_file: Path, env: dict[str, str]) -> Result:
+def invoke(
+    name: str,
+    image: str,
+    env_file: Path,
+    env: dict[str, str],
+    *,
+    function: str = FUNCTION,
+    event: Path | None = None,
+) -> Result:
     """One `sam local invoke`, as the README shows it, with the stand-in image."""
     result = Result(event=name, expected_rule=sample_expectations().get(name))
     command = [
         str(BIN / "sam"),
         "local",
         "invoke",
-        FUNCTION,
+        function,
         "--template",
         str(BUILT_TEMPLATE),
         "--event",
-        str(EVENTS_DIR / name),
+        str(event or EVENTS_DIR / name),
         "--env-vars",
         str(env_file),
         "--invoke-image",
@@ -265,6 +277,7 @@ def invoke(name: str, image: str, env_file: Path, env: dict[str, str]) -> Result
         )
         return result
     result.outcome = response.get("outcome")
+    result.response = response
     if not report:
         result.failure = "no REPORT line from the runtime interface emulator"
     return result
@@ -286,6 +299,19 @@ def verdict(result: Result) -> str | None:
             f"expected one alert from {expected}, got outcome {result.outcome} and alerts"
             f" {result.alerted_rules}"
         )
+    return None
+
+
+def backstop_verdict(result: Result, rule_ids: list[str], expected: dict[str, int]) -> str | None:
+    """The scheduled backstop's run: what it says it published, and what reached the topic."""
+    if result.failure:
+        return result.failure
+    published = result.response.get("published")
+    if published != expected:
+        return f"expected the run to publish {expected}, it says {published}"
+    wanted = [BACKSTOP_RULE_ID] * sum(expected.values())
+    if rule_ids != wanted:
+        return f"expected {len(wanted)} backstop notice(s) on the topic, got rules {rule_ids}"
     return None
 
 
@@ -383,6 +409,25 @@ def run_all(endpoint: str, image: str, arch: str, scratch: Path) -> int:
     keys = {rule.id: rule.key for rule in load_rules()}
     print(f"sam local invoke with {image} against moto at {endpoint}", flush=True)
     results, failures = [], []
+    scheduled = scratch / "scheduled.json"
+    scheduled.write_text("{}", encoding="utf-8")  # the schedule's payload carries nothing we read
+
+    def backstop_run(name: str, expected: dict[str, int]) -> None:
+        """The backstop as the schedule invokes it. First, on the fresh stack, it finds the
+        recorder that was never started (one alert); last, after the sample stops opened or
+        kept that episode, it has nothing new to say."""
+        result = invoke(name, image, env_file, env, function=BACKSTOP_FUNCTION, event=scheduled)
+        rule_ids = drain(session, queue_url)
+        result.outcome = "published " + str(result.response.get("published"))
+        results.append(result)
+        problem = backstop_verdict(result, rule_ids, expected)
+        if problem:
+            failures.append(f"FAIL {name}: {problem}")
+            print(failures[-1], flush=True)
+        else:
+            print(f"ok   {summary_line(result)}", flush=True)
+
+    backstop_run("backstop, first run", {"alert": 1})
     for path in sorted(EVENTS_DIR.glob("*.json")):
         result = invoke(path.name, image, env_file, env)
         result.alerted_rules = [keys.get(rule_id, rule_id) for rule_id in drain(session, queue_url)]
@@ -393,6 +438,7 @@ def run_all(endpoint: str, image: str, arch: str, scratch: Path) -> int:
             print(failures[-1], flush=True)
         else:
             print(f"ok   {summary_line(result)}", flush=True)
+    backstop_run("backstop, after the events", {})
     write_report(results, image, arch)
     print(f"REPORT figures: {REPORT_FILE.relative_to(ROOT)}")
     print(f"sam-local: {len(results) - len(failures)} passed, {len(failures)} failed")
