@@ -38,12 +38,13 @@ from pathlib import Path
 import boto3
 
 from recorder_guard.local import LOCAL_ACCOUNT, LOCAL_REGION, create_local_stack
-from recorder_guard.rules import load_rules
+from recorder_guard.rules import load_rules, scheduled_rule
 from tests.support import EVENTS_DIR, ROOT, load_template, sample_expectations
 
 FUNCTION = "ResponderFunction"
 BACKSTOP_FUNCTION = "BackstopFunction"
-BACKSTOP_RULE_ID = "21410730-449f-481c-8718-472acafede65"  # rules/scheduled/
+BACKSTOP_RULE = "recorder_not_recording"
+BACKSTOP_RULE_ID = scheduled_rule(BACKSTOP_RULE).id
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 ENV_FILE = ROOT / "scripts" / "sam-local-env.json"
 IMAGE_SCRIPT = ROOT / "scripts" / "local-runtime-image.sh"
@@ -419,6 +420,7 @@ def run_all(endpoint: str, image: str, arch: str, scratch: Path) -> int:
         result = invoke(name, image, env_file, env, function=BACKSTOP_FUNCTION, event=scheduled)
         rule_ids = drain(session, queue_url)
         result.outcome = "published " + str(result.response.get("published"))
+        result.alerted_rules = [BACKSTOP_RULE if r == BACKSTOP_RULE_ID else r for r in rule_ids]
         results.append(result)
         problem = backstop_verdict(result, rule_ids, expected)
         if problem:
