@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from recorder_guard.episodes import EPISODE_PERMISSIONS
 from recorder_guard.inventory import INVENTORY_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
+from recorder_guard.settings import SettingsError, expected_off_patterns
 from recorder_guard.stopper import LOOKUP_PERMISSIONS
 from tests.support import (
     QuietHandler,
@@ -460,3 +462,25 @@ def test_exemptions_apply_when_cloudtrail_names_the_caller(
     assert account.status()["recording"] is False
     (notice,) = account.notices()
     assert notice["recorder_guard"]["remediation"]["outcome"] == "skipped_exempt"
+
+
+VALID_EXPECTED_OFF = (
+    "",
+    "123456789012",
+    "123456789012, eu-west-3,sandbox",
+    "111122223333/eu-*/default",
+    "*/us-east-1/*,210987654321",
+)
+INVALID_EXPECTED_OFF = ("a/b", "a//c", "a/b/c/d", "x,,y", ",x")
+
+
+def test_expected_off_is_checked_at_deploy_time_as_the_function_reads_it() -> None:
+    pattern = load_template()["Parameters"]["ExpectedOff"]["AllowedPattern"]
+    for value in VALID_EXPECTED_OFF:
+        assert re.fullmatch(pattern, value), value
+        expected_off_patterns(value)  # and the function reads it
+    for value in INVALID_EXPECTED_OFF:
+        assert not re.fullmatch(pattern, value), value  # CloudFormation refuses it
+    for value in INVALID_EXPECTED_OFF[:3]:
+        with pytest.raises(SettingsError, match="account/region/recorder"):
+            expected_off_patterns(value)
