@@ -163,7 +163,18 @@ def targets(runtime: Runtime) -> tuple[list[str], list[str]]:
     if settings.backstop_accounts:
         accounts = list(settings.backstop_accounts)
     elif settings.member_role_name:
-        accounts = organization_accounts(runtime.organizations)
+        try:
+            accounts = organization_accounts(runtime.organizations)
+            problem = None if accounts else "it lists no active account"
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            problem = code or type(error).__name__
+        if problem:  # checking nothing must not look like finding nothing
+            raise BackstopError(
+                f"cannot list the organization's accounts ({problem}): run the stack in the"
+                " management account or a delegated administrator, or list the accounts in"
+                " BackstopAccounts"
+            )
     else:
         accounts = [settings.home_account]
     return accounts, regions

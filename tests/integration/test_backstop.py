@@ -484,3 +484,12 @@ def test_expected_off_is_checked_at_deploy_time_as_the_function_reads_it() -> No
     for value in INVALID_EXPECTED_OFF[:3]:
         with pytest.raises(SettingsError, match="account/region/recorder"):
             expected_off_patterns(value)
+
+
+def test_without_an_organization_to_list_the_run_fails_saying_what_to_do(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "recorder-guard-member")  # central, but no org
+    backstop_app.runtime.cache_clear()
+    with pytest.raises(BackstopError, match="list the accounts in BackstopAccounts"):
+        backstop_app.handler({}, BACKSTOP_CONTEXT)
