@@ -9,6 +9,7 @@ Chatbot without a visible marker.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from recorder_guard.alert import LINK_LABELS, Alert, NextStep, remediation_text
@@ -78,6 +79,32 @@ def _step(step: NextStep) -> str:
     return slack_text(step.text) + command
 
 
+def custom_notification(
+    *,
+    identifier: str | None,
+    title: str,
+    description: str,
+    next_steps: Iterable[NextStep],
+    keywords: Iterable[str],
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """The custom notification envelope with every field held to its limit; the event alerts
+    and the backstop's notices both go out through it."""
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": clip(plain(identifier), 256),
+        "content": {
+            "textType": "client-markdown",
+            "title": clip(title, TITLE_MAX),
+            "description": clip(description, DESCRIPTION_MAX),
+            "nextSteps": [clip(_step(step), NEXT_STEP_MAX) for step in next_steps],
+            "keywords": [clip(slack_text(keyword), KEYWORD_MAX) for keyword in keywords],
+        },
+        "metadata": metadata,
+    }
+
+
 def render_chatbot(alert: Alert) -> dict[str, Any]:
     """A custom notification whose every event-supplied string is inline code."""
     emoji = SEVERITY_EMOJI[alert.severity]
@@ -95,18 +122,13 @@ def render_chatbot(alert: Alert) -> dict[str, Any]:
         *dict.fromkeys(t.technique.id for t in alert.rule.threats),
         *(s.id for t in alert.rule.threats for s in t.subtechniques),
     ]
-    return {
-        "version": "1.0",
-        "source": "custom",
-        "id": clip(plain(alert.event_id), 256),
-        "content": {
-            "textType": "client-markdown",
-            "title": clip(title, TITLE_MAX),
-            "description": clip(_description(alert), DESCRIPTION_MAX),
-            "nextSteps": [clip(_step(step), NEXT_STEP_MAX) for step in alert.next_steps],
-            "keywords": [clip(slack_text(keyword), KEYWORD_MAX) for keyword in keywords],
-        },
-        "metadata": {
+    return custom_notification(
+        identifier=alert.event_id,
+        title=title,
+        description=_description(alert),
+        next_steps=alert.next_steps,
+        keywords=keywords,
+        metadata={
             "threadId": clip(
                 plain(f"{alert.account_id}/{alert.region}/{alert.recorder_name}"), 256
             ),
@@ -121,7 +143,7 @@ def render_chatbot(alert: Alert) -> dict[str, Any]:
                 "riskScore": str(alert.rule.risk_score),
             },
         },
-    }
+    )
 
 
 def chat_preview(notification: dict[str, Any]) -> str:

@@ -12,13 +12,7 @@ from recorder_guard import __version__
 from recorder_guard.alert import remediation_text
 from recorder_guard.limits import clip
 from recorder_guard.notice import DIGEST, NAME_LIMIT, OPENED, REMINDER, ExpectedOff, Notice
-from recorder_guard.render.chatbot import (
-    DESCRIPTION_MAX,
-    KEYWORD_MAX,
-    NEXT_STEP_MAX,
-    SEVERITY_EMOJI,
-    TITLE_MAX,
-)
+from recorder_guard.render.chatbot import SEVERITY_EMOJI, TITLE_MAX, custom_notification
 from recorder_guard.render.email import field_lines, paragraph, quoted
 from recorder_guard.render.escape import plain, slack_code, slack_text
 from recorder_guard.render.subject import clip_subject
@@ -187,26 +181,13 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
         link = notice.console_link()
         if link:
             lines.append(f"*Links:* <{link}|AWS Config recorder settings>")
-    steps = [
-        slack_text(step.text) + (f" {slack_code(step.command)}" if step.command else "")
-        for step in notice.next_steps
-    ]
-    return {
-        "version": "1.0",
-        "source": "custom",
-        "id": clip(plain(notice.identifier), 256),
-        "content": {
-            "textType": "client-markdown",
-            "title": clip(f"{emoji} {notice.headline(slack_code)}", TITLE_MAX),
-            "description": clip("\n".join(lines), DESCRIPTION_MAX),
-            "nextSteps": [clip(step, NEXT_STEP_MAX) for step in steps],
-            "keywords": [
-                clip(slack_text(word), KEYWORD_MAX)
-                for word in (notice.severity, f"backstop {notice.kind}", notice.region)
-                if word
-            ],
-        },
-        "metadata": {
+    return custom_notification(
+        identifier=notice.identifier,
+        title=f"{emoji} {notice.headline(slack_code)}",
+        description="\n".join(lines),
+        next_steps=notice.next_steps,
+        keywords=[w for w in (notice.severity, f"backstop {notice.kind}", notice.region) if w],
+        metadata={
             "threadId": clip(plain(f"{notice.account}/{notice.region}/{notice.recorder}"), 256),
             "summary": clip(notice.headline(slack_text), TITLE_MAX),
             "eventType": f"backstop-{notice.kind}",
@@ -216,4 +197,4 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
                 "riskScore": str(notice.rule.risk_score),
             },
         },
-    }
+    )
