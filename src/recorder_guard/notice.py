@@ -20,7 +20,7 @@ from recorder_guard.alert import (
 )
 from recorder_guard.alert import next_steps as rule_next_steps
 from recorder_guard.episodes import BY_EVENT, Episode
-from recorder_guard.inventory import RecorderCheck, RegionCheck
+from recorder_guard.inventory import RecorderCheck, RecorderKey, RegionCheck
 from recorder_guard.limits import clip
 from recorder_guard.remediation import RESTARTED, RemediationResult
 from recorder_guard.rules import Rule
@@ -78,19 +78,21 @@ class Notice:
     stopper: Stopper | None = None  # the StopConfigurationRecorder call, when CloudTrail has it
 
     @property
+    def key(self) -> RecorderKey | None:
+        """The recorder this notice is about (none for the digest)."""
+        return self.check.key if self.check else self.episode.key if self.episode else None
+
+    @property
     def account(self) -> str | None:
-        key = self.check.key if self.check else self.episode.key if self.episode else None
-        return key.account if key else None
+        return self.key.account if self.key else None
 
     @property
     def region(self) -> str | None:
-        key = self.check.key if self.check else self.episode.key if self.episode else None
-        return key.region if key else None
+        return self.key.region if self.key else None
 
     @property
     def recorder(self) -> str | None:
-        key = self.check.key if self.check else self.episode.key if self.episode else None
-        return clip(key.recorder, NAME_LIMIT) if key else None
+        return clip(self.key.recorder, NAME_LIMIT) if self.key else None
 
     @property
     def problems(self) -> str:
@@ -130,6 +132,13 @@ class Notice:
         if not self.episode:
             return None
         return duration(self.detected_at.timestamp() - self.episode.opened_at)
+
+    @property
+    def recording_now(self) -> bool | None:
+        """After our verified restart it records; None when there is nothing to read."""
+        if self.kind == GONE or (self.check is None and not self.restarted):
+            return None
+        return self.restarted or bool(self.check and self.check.recording)
 
     @property
     def recorder_now(self) -> str:
@@ -259,7 +268,7 @@ class Notice:
                     "last_stop_time": check.last_stop_time if check else None,
                     "has_delivery_channel": check.has_delivery_channel if check else None,
                 },
-                "recording_now": self.restarted or (check.recording if check else None),
+                "recording_now": self.recording_now,
             }
             if self.kind != DIGEST
             else None,

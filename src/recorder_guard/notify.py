@@ -140,10 +140,8 @@ def publish(sns: SNSClient, request: dict[str, Any]) -> str:
 
 def notice_attributes(notice: Notice) -> dict[str, dict[str, str]]:
     """The event alerts' attributes, so one filter policy routes both paths alike."""
-    now = notice.recorder_now
-    state = (
-        "stopped" if now == "not recording" else "recording" if "recording" in now else "unknown"
-    )
+    recording = notice.recording_now
+    state = "unknown" if recording is None else ("recording" if recording else "stopped")
     return {
         "severity": _string(notice.severity),
         "risk_score": {"DataType": "Number", "StringValue": str(notice.rule.risk_score)},
