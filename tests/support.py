@@ -181,3 +181,17 @@ def topic_with_queue(region: str, topic: str = "alerts", queue: str = "inbox") -
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
     return topic_arn, queue_url
+
+
+def member_session(account: str, role: str, region: str) -> boto3.Session:
+    """Inside moto: a session in another account through its member role (moto derives the
+    account from the assumed role, so MOTO_ACCOUNT_ID must be unset)."""
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )

@@ -27,6 +27,7 @@ from tests.support import (
     fake_aws_credentials,
     load_template,
     loopback_server,
+    member_session,
     sample_events,
     topic_with_queue,
 )
@@ -314,28 +315,17 @@ def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Account, lis
         backstop_app.runtime.cache_clear()
 
 
-def member_config(account: str) -> Any:
-    credentials = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/recorder-guard-member", RoleSessionName="setup"
-    )["Credentials"]
-    return boto3.client(
-        "config",
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-
-
 def test_organization_mode_checks_each_member(organization: tuple[Account, list[str]]) -> None:
     central, (healthy, stopped) = organization
     for member in (healthy, stopped):
-        config = member_config(member)
+        config = member_session(member, "recorder-guard-member", REGION).client("config")
         config.put_configuration_recorder(
             ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{member}:role/c"}
         )
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "b"})
-    member_config(healthy).start_configuration_recorder(ConfigurationRecorderName="default")
+    member_session(healthy, "recorder-guard-member", REGION).client(
+        "config"
+    ).start_configuration_recorder(ConfigurationRecorderName="default")
     summary = backstop_app.handler({}, BACKSTOP_CONTEXT)
     assert summary["regions_checked"] == 3  # the central account and both members
     assert summary["recorders"] == 2

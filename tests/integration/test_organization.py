@@ -19,6 +19,7 @@ from tests.support import (
     FORWARDER,
     fake_aws_credentials,
     load_template,
+    member_session,
     sample_events,
     topic_with_queue,
 )
@@ -136,18 +137,6 @@ class Org:
     alerts_url: str
 
 
-def session_in(account: str) -> boto3.Session:
-    credentials = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{MEMBER_ROLE}", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
-
-
 @pytest.fixture
 def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     fake_aws_credentials(monkeypatch, REGION)
@@ -171,7 +160,7 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
             EventBusName="recorder-guard-central",
             Targets=[{"Id": "inbox", "Arn": inbox_arn["Attributes"]["QueueArn"]}],
         )
-        member = session_in(MEMBER)
+        member = member_session(MEMBER, MEMBER_ROLE, REGION)
         forward_pattern = load_template(FORWARDER)["Resources"]["StoppedRecorderForwardRule"][
             "Properties"
         ]["EventPattern"]
