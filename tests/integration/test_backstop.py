@@ -35,6 +35,7 @@ from tests.support import (
 REGION = "us-east-1"
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/config"
+MEMBER_ROLE = "recorder-guard-member"
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 BACKSTOP_CONTEXT = LocalContext(function_name="recorder-guard-backstop", timeout_millis=600_000)
 
@@ -309,7 +310,7 @@ def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Account, lis
             for n in (1, 2)
         ]
         yield (
-            deployed(monkeypatch, BACKSTOP="true", MEMBER_ROLE_NAME="recorder-guard-member"),
+            deployed(monkeypatch, BACKSTOP="true", MEMBER_ROLE_NAME=MEMBER_ROLE),
             members,
         )
         backstop_app.runtime.cache_clear()
@@ -318,14 +319,14 @@ def organization(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Account, lis
 def test_organization_mode_checks_each_member(organization: tuple[Account, list[str]]) -> None:
     central, (healthy, stopped) = organization
     for member in (healthy, stopped):
-        config = member_session(member, "recorder-guard-member", REGION).client("config")
+        config = member_session(member, MEMBER_ROLE, REGION).client("config")
         config.put_configuration_recorder(
             ConfigurationRecorder={"name": "default", "roleARN": f"arn:aws:iam::{member}:role/c"}
         )
         config.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": "b"})
-    member_session(healthy, "recorder-guard-member", REGION).client(
-        "config"
-    ).start_configuration_recorder(ConfigurationRecorderName="default")
+    member_session(healthy, MEMBER_ROLE, REGION).client("config").start_configuration_recorder(
+        ConfigurationRecorderName="default"
+    )
     summary = backstop_app.handler({}, BACKSTOP_CONTEXT)
     assert summary["regions_checked"] == 3  # the central account and both members
     assert summary["recorders"] == 2
@@ -479,7 +480,7 @@ def test_expected_off_is_checked_at_deploy_time_as_the_function_reads_it() -> No
 def test_without_an_organization_to_list_the_run_fails_saying_what_to_do(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MEMBER_ROLE_NAME", "recorder-guard-member")  # central, but no org
+    monkeypatch.setenv("MEMBER_ROLE_NAME", MEMBER_ROLE)  # central, but no org
     backstop_app.runtime.cache_clear()
     with pytest.raises(BackstopError, match="list the accounts in BackstopAccounts"):
         backstop_app.handler({}, BACKSTOP_CONTEXT)
