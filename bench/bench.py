@@ -139,7 +139,7 @@ def warm_cost(events: int) -> dict[str, Any]:
     from botocore.stub import Stubber
 
     from recorder_guard import app
-    from recorder_guard.clients import Runtime
+    from recorder_guard.aws.clients import Runtime
     from recorder_guard.settings import Settings
 
     quiet_logs()
@@ -232,7 +232,7 @@ sys.path.insert(0, os.environ["BUILD"])
 import boto3
 from botocore.stub import Stubber
 from recorder_guard import app
-from recorder_guard.clients import Runtime
+from recorder_guard.aws.clients import Runtime
 from recorder_guard.settings import Settings
 for handler in logging.getLogger("recorder-guard").handlers:
     handler.setStream(open(os.devnull, "w"))

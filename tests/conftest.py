@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from recorder_guard.alert import Alert, build_alert
-from recorder_guard.cloudtrail import parse_event
-from recorder_guard.detection import Detection, detect
-from recorder_guard.recorder_status import RecorderStatus
-from recorder_guard.rules import load_rules
+from recorder_guard.domain.alert import Alert, build_alert
+from recorder_guard.domain.cloudtrail import parse_event
+from recorder_guard.domain.detection import Detection, detect
+from recorder_guard.domain.recorder import RecorderStatus
+from recorder_guard.domain.rules import load_rules
 from tests.support import sample_events
 
 DETECTED_AT = datetime(2026, 11, 28, 21, 14, 7, tzinfo=UTC)

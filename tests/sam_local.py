@@ -37,8 +37,8 @@ from pathlib import Path
 
 import boto3
 
+from recorder_guard.domain.rules import load_rules, scheduled_rule
 from recorder_guard.local import LOCAL_ACCOUNT, LOCAL_REGION, create_local_stack
-from recorder_guard.rules import load_rules, scheduled_rule
 from tests.support import EVENTS_DIR, ROOT, load_template, sample_expectations
 
 FUNCTION = "ResponderFunction"

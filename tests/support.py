@@ -1,4 +1,4 @@
-"""Test data: the sample events in events/ and the public CloudTrail corpus in ../shared."""
+"""Test data: the sample events in events/ and the public CloudTrail corpus in tests/data/."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 TEMPLATE = ROOT / "template.yaml"
 FORWARDER = ROOT / "templates" / "forwarder.yaml"
-CORPUS_DIR = ROOT.parent / "shared" / "corpus"
+CORPUS_DIR = ROOT / "tests" / "data" / "corpus"
 
 DETAIL_TYPES = {
     "AwsConsoleSignIn": "AWS Console Sign In via CloudTrail",
@@ -73,7 +73,7 @@ def wrap_as_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def corpus_expectations() -> dict[str, tuple[str, bool]]:
-    """file -> (form, alerts?) from the table in ../shared/corpus/SOURCES.md."""
+    """file -> (form, alerts?) from the table in tests/data/corpus/SOURCES.md."""
     table = (CORPUS_DIR / "SOURCES.md").read_text(encoding="utf-8")
     expectations: dict[str, tuple[str, bool]] = {}
     for line in table.splitlines():

@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recorder_guard.cloudtrail import MalformedEventError
+from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.rules import load_rules
 from recorder_guard.render.chatbot import chat_preview
 from recorder_guard.render.slack import render_slack
-from recorder_guard.rules import load_rules
 
 EXIT_REJECTED = 1
 EXIT_BAD_INPUT = 2
@@ -108,7 +108,7 @@ def human_report(path: str, result: dict[str, Any]) -> str:
 def run_redrive(args: argparse.Namespace) -> int:
     import boto3  # noqa: PLC0415 - only this command talks to a real account
 
-    from recorder_guard.redrive import lambda_sender, redrive  # noqa: PLC0415
+    from recorder_guard.aws.redrive import lambda_sender, redrive  # noqa: PLC0415
 
     session = boto3.Session(region_name=args.region)
     sender = lambda_sender(session.client("lambda"), args.function)

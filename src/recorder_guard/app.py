@@ -10,10 +10,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recorder_guard.clients import Runtime
-from recorder_guard.cloudtrail import MalformedEventError
-from recorder_guard.idempotency import event_id, make_idempotent
-from recorder_guard.responder import respond
+from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.idempotency import event_id, make_idempotent
+from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
 logger = Logger(service="recorder-guard")

@@ -10,8 +10,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recorder_guard.backstop import Backstop, BackstopError, Report
-from recorder_guard.clients import Runtime
+from recorder_guard.aws.clients import Runtime
+from recorder_guard.flows.backstop import Backstop, BackstopError, Report
 from recorder_guard.settings import Settings
 
 logger = Logger(service="recorder-guard-backstop")

@@ -165,7 +165,7 @@ def backstop_scenario(*, verbose: bool = False) -> list[dict[str, Any]]:
     """The scheduled backstop's three runs over one recorder, inside `embedded_aws()`: what
     each run found and every Publish request it made."""
     from recorder_guard import backstop_app  # noqa: PLC0415 - only this command needs it
-    from recorder_guard.backstop import Backstop  # noqa: PLC0415
+    from recorder_guard.flows.backstop import Backstop  # noqa: PLC0415
 
     route_logs(verbose)
     start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)

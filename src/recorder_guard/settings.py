@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recorder_guard.inventory import RecorderKey
+    from recorder_guard.domain.recorder import RecorderKey
 
 TOPIC_ARN_PATTERN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
@@ -198,7 +198,7 @@ def expected_off_pattern(patterns: tuple[str, ...], key: RecorderKey) -> str | N
 
 def _rule_keys(env: Mapping[str, str]) -> tuple[str, ...] | None:
     """ENABLED_RULES: comma-separated rule keys, or `all` / empty for the whole catalogue."""
-    from recorder_guard.rules import load_rules  # noqa: PLC0415 - settings stay import-light
+    from recorder_guard.domain.rules import load_rules  # noqa: PLC0415 - settings stay import-light
 
     raw = env.get("ENABLED_RULES", "").strip()
     if raw in ("", "all"):

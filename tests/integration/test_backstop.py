@@ -15,13 +15,13 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import app, backstop_app
-from recorder_guard.backstop import ORGANIZATIONS_PERMISSIONS, Backstop, BackstopError
-from recorder_guard.episodes import EPISODE_PERMISSIONS
-from recorder_guard.inventory import INVENTORY_PERMISSIONS
+from recorder_guard.aws.episodes import EPISODE_PERMISSIONS
+from recorder_guard.aws.inventory import INVENTORY_PERMISSIONS
+from recorder_guard.aws.restart import RESTART_PERMISSIONS, STATE_PERMISSIONS
+from recorder_guard.aws.stopper import LOOKUP_PERMISSIONS
+from recorder_guard.flows.backstop import ORGANIZATIONS_PERMISSIONS, Backstop, BackstopError
 from recorder_guard.local import LocalContext, create_state_table
-from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
 from recorder_guard.settings import SettingsError, expected_off_patterns
-from recorder_guard.stopper import LOOKUP_PERMISSIONS
 from tests.support import (
     QuietHandler,
     fake_aws_credentials,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from recorder_guard.rules import load_rules
+from recorder_guard.domain.rules import load_rules
 from recorder_guard.settings import Settings, SettingsError
 from tests.support import FORWARDER, TEMPLATE, load_template
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from recorder_guard.clients import PUBLISH_CONFIG, PUBLISH_RETRIES, Runtime
-from recorder_guard.responder import respond
+from recorder_guard.aws.clients import PUBLISH_CONFIG, PUBLISH_RETRIES, Runtime
+from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 from tests.conftest import DETECTED_AT
 from tests.support import QuietHandler, loopback_server, sample_events

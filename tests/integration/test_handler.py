@@ -19,11 +19,11 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from recorder_guard import app
-from recorder_guard.clients import Runtime
-from recorder_guard.cloudtrail import MalformedEventError
-from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
+from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.idempotency import IDEMPOTENCY_PERMISSIONS
+from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.flows.responder import respond
 from recorder_guard.local import LocalContext, create_state_table
-from recorder_guard.responder import respond
 from recorder_guard.settings import Settings
 from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, fake_aws_credentials, sample_events
@@ -183,7 +183,7 @@ def test_bad_configuration_names_the_variable(
 
 
 def test_corpus_through_the_handler(stack: Stack) -> None:
-    """Every public sample: alert exactly where ../shared/corpus/SOURCES.md says."""
+    """Every public sample: alert exactly where tests/data/corpus/SOURCES.md says."""
     mismatches = []
     for name, (event, rule_key) in corpus_events().items():
         should_alert = rule_key is not None

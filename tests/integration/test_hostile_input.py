@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from recorder_guard.clients import Runtime
-from recorder_guard.cloudtrail import MalformedEventError
-from recorder_guard.responder import respond
+from recorder_guard.aws.clients import Runtime
+from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, sample_events

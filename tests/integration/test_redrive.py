@@ -12,8 +12,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from recorder_guard import app
+from recorder_guard.aws.redrive import lambda_sender, original_event, redrive
 from recorder_guard.local import LocalContext
-from recorder_guard.redrive import lambda_sender, original_event, redrive
 from tests.support import sample_events
 
 REGION = "us-east-1"

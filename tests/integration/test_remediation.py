@@ -14,17 +14,16 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from recorder_guard import app
-from recorder_guard.local import LocalContext, create_state_table
-from recorder_guard.remediation import (
+from recorder_guard.aws.restart import (
     RESTART_PERMISSIONS,
     STATE_PERMISSIONS,
     Clock,
     FlapGuard,
-    RemediationPolicy,
-    Target,
     remediate,
     remediate_within_budget,
 )
+from recorder_guard.domain.remediation import RemediationPolicy, Target
+from recorder_guard.local import LocalContext, create_state_table
 from tests.support import sample_events
 
 REGION = "us-east-1"

@@ -16,13 +16,12 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import slack_forwarder
-from recorder_guard.episodes import BY_BACKSTOP, Episode
-from recorder_guard.inventory import RecorderCheck, RecorderKey
+from recorder_guard.aws.publish import build_notice_request, build_publish_request
+from recorder_guard.domain.notice import RESOLVED, build_notice
+from recorder_guard.domain.recorder import BY_BACKSTOP, Episode, RecorderCheck, RecorderKey
+from recorder_guard.domain.rules import scheduled_rule
 from recorder_guard.local import LocalContext
-from recorder_guard.notice import RESOLVED, build_notice
-from recorder_guard.notify import build_notice_request, build_publish_request
 from recorder_guard.render.slack import FIELD_MAX, FIELDS_MAX, HEADER_MAX, SECTION_MAX, render_slack
-from recorder_guard.rules import scheduled_rule
 from recorder_guard.slack_forwarder import (
     SlackDeliveryError,
     forward,

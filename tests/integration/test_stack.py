@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
-from recorder_guard.idempotency import IDEMPOTENCY_PERMISSIONS
-from recorder_guard.remediation import RESTART_PERMISSIONS, STATE_PERMISSIONS
+from recorder_guard.aws.idempotency import IDEMPOTENCY_PERMISSIONS
+from recorder_guard.aws.restart import RESTART_PERMISSIONS, STATE_PERMISSIONS
 from tests.support import FORWARDER, ROOT, TEMPLATE, load_template
 
 BIN = Path(sys.executable).parent

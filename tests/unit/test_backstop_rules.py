@@ -7,15 +7,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from recorder_guard.backstop import RULE_KEY, decide
-from recorder_guard.episodes import BY_BACKSTOP, BY_EVENT, Episode
-from recorder_guard.inventory import RecorderCheck, RecorderKey, RegionCheck
-from recorder_guard.notice import DIGEST, OPENED, RESOLVED, ExpectedOff, Notice, build_notice
-from recorder_guard.notify import SNS_MAX_BYTES, build_notice_request
-from recorder_guard.render.notice import render_notice_chatbot, render_notice_email
-from recorder_guard.rules import scheduled_rule
+from recorder_guard.aws.publish import SNS_MAX_BYTES, build_notice_request
+from recorder_guard.domain.notice import DIGEST, OPENED, RESOLVED, ExpectedOff, Notice, build_notice
+from recorder_guard.domain.recorder import (
+    BY_BACKSTOP,
+    BY_EVENT,
+    Episode,
+    RecorderCheck,
+    RecorderKey,
+    RegionCheck,
+    Stopper,
+)
+from recorder_guard.domain.rules import scheduled_rule
+from recorder_guard.flows.backstop import RULE_KEY, decide
+from recorder_guard.render.backstop import render_notice_chatbot, render_notice_email
 from recorder_guard.settings import Settings, SettingsError, expected_off_patterns
-from recorder_guard.stopper import Stopper
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 KEY = RecorderKey("111122223333", "us-east-1", "default")
@@ -136,7 +142,7 @@ def test_a_huge_digest_is_shrunk_under_the_sns_limit_with_a_count() -> None:
 
 
 def test_the_backstop_rule_is_ours_and_outside_the_event_catalogue() -> None:
-    from recorder_guard.rules import load_rules
+    from recorder_guard.domain.rules import load_rules
 
     rule = scheduled_rule(RULE_KEY)
     assert rule.name == "AWS Config Recorder Not Recording"

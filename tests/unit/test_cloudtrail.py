@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from recorder_guard.cloudtrail import (
+from recorder_guard.domain.cloudtrail import (
     MalformedEventError,
     UserIdentity,
     ecs_fields,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from recorder_guard.alert import build_alert
-from recorder_guard.cloudtrail import parse_event
-from recorder_guard.detection import Detection, Ignored, detect
-from recorder_guard.notify import build_publish_request
-from recorder_guard.rules import enabled_rules, load_rules
+from recorder_guard.aws.publish import build_publish_request
+from recorder_guard.domain.alert import build_alert
+from recorder_guard.domain.cloudtrail import parse_event
+from recorder_guard.domain.detection import Detection, Ignored, detect
+from recorder_guard.domain.rules import enabled_rules, load_rules
 from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, sample_events, sample_expectations
 

@@ -16,15 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recorder_guard.limits import clip, clip_bytes
-from recorder_guard.notify import (
+from recorder_guard.aws.publish import (
     CHAT_PROTOCOLS,
     ECS_PROTOCOLS,
     SNS_MAX_BYTES,
     build_publish_request,
     message_attributes,
 )
-from recorder_guard.recorder_status import RecorderStatus
+from recorder_guard.domain.limits import clip, clip_bytes
+from recorder_guard.domain.recorder import RecorderStatus
 from recorder_guard.render.chatbot import (
     DESCRIPTION_MAX,
     KEYWORD_MAX,

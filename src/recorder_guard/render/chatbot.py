@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from recorder_guard.alert import LINK_LABELS, Alert, NextStep, remediation_text
-from recorder_guard.limits import clip
+from recorder_guard.domain.alert import LINK_LABELS, Alert, NextStep, remediation_text
+from recorder_guard.domain.limits import clip
 from recorder_guard.render.escape import plain, slack_code, slack_text
 
 TITLE_MAX = 250

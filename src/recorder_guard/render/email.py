@@ -12,7 +12,7 @@ import re
 import textwrap
 
 from recorder_guard import __version__
-from recorder_guard.alert import LINK_LABELS, Alert, remediation_text
+from recorder_guard.domain.alert import LINK_LABELS, Alert, remediation_text
 from recorder_guard.render.escape import plain
 
 WIDTH = 78

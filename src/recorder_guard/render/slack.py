@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from recorder_guard.alert import LINK_LABELS
-from recorder_guard.limits import clip
+from recorder_guard.domain.alert import LINK_LABELS
+from recorder_guard.domain.limits import clip
 from recorder_guard.render.escape import slack_code, slack_text
 
 HEADER_MAX = 150

@@ -6,7 +6,7 @@ number or punctuation mark, and fewer than 100 characters. moto checks only part
 
 from __future__ import annotations
 
-from recorder_guard.alert import Alert
+from recorder_guard.domain.alert import Alert
 from recorder_guard.render.escape import ascii_only
 
 SUBJECT_MAX = 99

@@ -1,0 +1,1 @@
+"""Adapters: every AWS call the flows make, behind small functions and classes."""

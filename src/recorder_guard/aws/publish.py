@@ -1,0 +1,181 @@
+"""One SNS publish per alert: a message per protocol, a valid subject, filterable attributes.
+
+Which key AWS Chatbot reads is not documented, so the chat notification goes in both
+`default` and `https`; machine consumers (SQS, Lambda, Firehose, HTTP, email-json) get the
+ECS JSON alert; `email` gets plain text. The whole request is held under SNS's 256 KiB
+limit (bytes, message attributes included) by shrinking the least useful parts first,
+always with a visible truncation marker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from recorder_guard.domain.alert import Alert
+from recorder_guard.domain.limits import clip, clip_bytes, clip_strings
+from recorder_guard.render.chatbot import DESCRIPTION_MAX, render_chatbot
+from recorder_guard.render.email import render_email
+from recorder_guard.render.escape import ascii_only
+from recorder_guard.render.subject import render_subject
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+    from recorder_guard.domain.notice import Notice
+
+SNS_MAX_BYTES = 262_144
+SAFETY_BYTES = 2_048  # headroom for SNS's own accounting of the request
+ECS_PROTOCOLS = ("sqs", "lambda", "firehose", "http", "email-json")
+CHAT_PROTOCOLS = ("default", "https")
+ATTRIBUTE_VALUE_MAX = 256
+
+
+@dataclass(frozen=True)
+class ShrinkLevel:
+    original_chars: int  # event.original in the ECS alert
+    ecs_field_chars: int  # every other string in the ECS alert
+    chat_field_chars: int  # every string in the chat notification
+    email_bytes: int  # the whole email text
+
+
+SHRINK_LEVELS = (
+    ShrinkLevel(32_768, 1_024, DESCRIPTION_MAX, 65_536),
+    ShrinkLevel(8_192, 1_024, DESCRIPTION_MAX, 32_768),
+    ShrinkLevel(0, 512, 4_000, 16_384),
+    ShrinkLevel(0, 128, 2_000, 8_192),
+    ShrinkLevel(0, 32, 800, 4_096),
+    ShrinkLevel(0, 16, 400, 2_048),
+)
+
+
+class MessageTooLargeError(RuntimeError):
+    """Even the smallest rendition exceeds SNS's limit: raise so the event is kept."""
+
+
+def _string(value: str | None) -> dict[str, str]:
+    """An attribute value: non-empty printable ASCII within SNS's filterable length."""
+    cleaned = ascii_only(value or "") or "unknown"
+    return {"DataType": "String", "StringValue": clip(cleaned, ATTRIBUTE_VALUE_MAX)}
+
+
+def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
+    """Attributes for subscription filter policies; values are non-empty printable ASCII."""
+    string = _string
+    recording = alert.recording_now
+    state = "unknown" if recording is None else ("recording" if recording else "stopped")
+    return {
+        "severity": string(alert.severity),
+        "risk_score": {"DataType": "Number", "StringValue": str(alert.rule.risk_score)},
+        "rule_id": string(alert.rule.id),
+        "rule_name": string(alert.rule.name),
+        "account": string(alert.account_id),
+        "region": string(alert.region),
+        "event_action": string(alert.action),
+        "recorder_state": string(state),
+        "remediation": string(alert.remediation.outcome if alert.remediation else "off"),
+        "schema_version": string("1.0"),
+        "notice": string("alert"),
+    }
+
+
+def _attributes_bytes(attributes: dict[str, dict[str, str]]) -> int:
+    return sum(
+        len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
+        for name, value in attributes.items()
+    )
+
+
+def _compact(value: Any) -> str:
+    """JSON as pure ASCII: lone surrogates and odd code points cannot break the UTF-8 body."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def render_message(alert: Alert, level: ShrinkLevel) -> str:
+    document = alert.to_document(original_limit=level.original_chars)
+    original = document["event"].get("original")
+    document = clip_strings(document, level.ecs_field_chars)
+    if original is not None:
+        document["event"]["original"] = original
+    ecs = _compact(document)
+    chat = _compact(clip_strings(render_chatbot(alert), level.chat_field_chars))
+    email = clip_bytes(render_email(alert), level.email_bytes)
+    per_protocol = dict.fromkeys(CHAT_PROTOCOLS, chat)
+    per_protocol["email"] = email
+    per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
+    return _compact(per_protocol)
+
+
+def _request(
+    topic_arn: str, subject: str, message: str, attributes: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "TopicArn": topic_arn,
+        "Subject": subject,
+        "Message": message,
+        "MessageStructure": "json",
+        "MessageAttributes": attributes,
+    }
+
+
+def build_publish_request(alert: Alert, topic_arn: str) -> dict[str, Any]:
+    """The exact Publish request: the largest rendition that fits SNS's limit."""
+    attributes = message_attributes(alert)
+    budget = SNS_MAX_BYTES - SAFETY_BYTES - _attributes_bytes(attributes)
+    for level in SHRINK_LEVELS:
+        message = render_message(alert, level)
+        if len(message.encode("utf-8")) <= budget:
+            return _request(topic_arn, render_subject(alert), message, attributes)
+    raise MessageTooLargeError(
+        f"alert for event {alert.event_id!r} exceeds {budget} bytes even at the smallest size"
+    )
+
+
+def publish(sns: SNSClient, request: dict[str, Any]) -> str:
+    """Publish once; any error propagates so Lambda retries and the dead-letter path keeps it."""
+    response = sns.publish(**request)
+    return response["MessageId"]
+
+
+def notice_attributes(notice: Notice) -> dict[str, dict[str, str]]:
+    """The event alerts' attributes, so one filter policy routes both paths alike."""
+    recording = notice.recording_now
+    state = "unknown" if recording is None else ("recording" if recording else "stopped")
+    return {
+        "severity": _string(notice.severity),
+        "risk_score": {"DataType": "Number", "StringValue": str(notice.rule.risk_score)},
+        "rule_id": _string(notice.rule.id),
+        "rule_name": _string(notice.rule.name),
+        "account": _string(notice.account or "all"),
+        "region": _string(notice.region or "all"),
+        "event_action": _string(f"backstop-{notice.kind}"),
+        "recorder_state": _string(state),
+        "remediation": _string(notice.remediation.outcome if notice.remediation else "off"),
+        "schema_version": _string("1.0"),
+        "notice": _string(notice.kind),
+    }
+
+
+def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
+    """A backstop notice as one Publish request; a digest lists fewer entries until it fits.
+    The renderers are imported here: the event path's cold start never loads them."""
+    from recorder_guard.render.backstop import (  # noqa: PLC0415
+        render_notice_chatbot,
+        render_notice_email,
+        render_notice_subject,
+    )
+
+    attributes = notice_attributes(notice)
+    budget = SNS_MAX_BYTES - SAFETY_BYTES - _attributes_bytes(attributes)
+    while True:
+        ecs = _compact(notice.to_document())
+        per_protocol = dict.fromkeys(CHAT_PROTOCOLS, _compact(render_notice_chatbot(notice)))
+        per_protocol["email"] = render_notice_email(notice)
+        per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
+        message = _compact(per_protocol)
+        if len(message.encode("utf-8")) <= budget:
+            return _request(topic_arn, render_notice_subject(notice), message, attributes)
+        if notice.listed == 0:
+            raise MessageTooLargeError(f"{notice.kind} notice exceeds {budget} bytes")
+        notice = replace(notice, listed=notice.listed // 2)

@@ -1,0 +1,1 @@
+"""The two flows: the responder (one event) and the backstop (a scheduled check)."""

@@ -1,0 +1,204 @@
+"""One event through the flow: parse, detect, enrich, publish. No Lambda specifics here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.publish import build_publish_request, publish
+from recorder_guard.aws.recorder_status import read_recorder_status
+from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
+from recorder_guard.domain.alert import Alert, build_alert
+from recorder_guard.domain.cloudtrail import CloudTrailEvent, parse_event
+from recorder_guard.domain.detection import Ignored, detect
+from recorder_guard.domain.recorder import not_checked
+from recorder_guard.domain.remediation import (
+    FAILED,
+    SKIPPED_EXPECTED_OFF,
+    RemediationPolicy,
+    RemediationResult,
+    Target,
+)
+from recorder_guard.domain.rules import enabled_rules
+from recorder_guard.settings import expected_off_pattern
+
+if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
+
+    from recorder_guard.domain.recorder import RecorderKey
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # "alerted" | "ignored"
+    reason: str
+    event_id: str | None
+    ignored_code: str | None = None
+    message_id: str | None = None
+    alert: Alert | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """What the handler returns: small; event-supplied text only as clipped, quoted reasons."""
+        result: dict[str, Any] = {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "event_id": self.event_id,
+        }
+        if self.message_id:
+            result["message_id"] = self.message_id
+        if self.alert:
+            result["recorder_state"] = self.alert.recorder_now
+            if self.alert.remediation:
+                result["remediation"] = self.alert.remediation.to_dict()
+        return result
+
+
+logger = Logger(service="recorder-guard", child=True)
+PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
+
+
+def respond(
+    event: object, runtime: Runtime, *, now: datetime, seconds_left: float = 30.0
+) -> Outcome:
+    """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
+    parsed = parse_event(event)
+    verdict = detect(parsed, enabled_rules(runtime.settings.enabled_rules))
+    if isinstance(verdict, Ignored):
+        return Outcome(
+            outcome="ignored",
+            reason=verdict.reason,
+            ignored_code=verdict.code,
+            event_id=parsed.record.event_id,
+        )
+    settings = runtime.settings
+    wants_config = settings.check_recorder_status or (
+        settings.auto_restart and verdict.rule.restartable
+    )
+    reach = runtime.reach(parsed.account_id, parsed.region_name) if wants_config else None
+    status = None
+    if settings.check_recorder_status and reach is not None:
+        status = (
+            read_recorder_status(
+                reach.config,
+                parsed.record.recorder_name,
+                checked_at=now.isoformat().replace("+00:00", "Z"),
+            )
+            if reach.config is not None
+            else not_checked(reach.reason or "no Config access")
+        )
+    remediation = None
+    if settings.auto_restart and verdict.rule.restartable and reach is not None:
+        remediation = (
+            restart(parsed, runtime, reach.config, seconds_left)
+            if reach.config is not None
+            else RemediationResult(
+                FAILED, reach.reason or "no Config access", settings.remediation_mode
+            )
+        )
+    alert = build_alert(
+        verdict,
+        detected_at=now,
+        recorder_status=status,
+        remediation=remediation,
+        account_alias=reach.account_alias if reach else None,
+    )
+    request = build_publish_request(alert, runtime.settings.alert_topic_arn)
+    message_id = publish(runtime.sns, request)
+    if settings.backstop and verdict.rule.restartable and alert.recording_now is not True:
+        open_episode(parsed, runtime, now)
+    return Outcome(
+        outcome="alerted",
+        reason=f"{verdict.rule.name} ({verdict.rule.id})",
+        event_id=parsed.record.event_id,
+        message_id=message_id,
+        alert=alert,
+    )
+
+
+def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
+    """The stopped recorder, for episodes and ExpectedOff. Imported here: neither is on the
+    path of an ignored event, so a cold start does not pay for it."""
+    from recorder_guard.domain.recorder import RecorderKey  # noqa: PLC0415
+
+    name = event.record.recorder_name
+    if not name:
+        return None
+    settings = runtime.settings
+    return RecorderKey(
+        event.account_id or settings.home_account,
+        event.region_name or settings.home_region,
+        name,
+    )
+
+
+def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> None:
+    """Remember the stop as an open episode, so the backstop reminds and resolves it instead
+    of alerting on it again. Best effort: the alert is already out."""
+    from recorder_guard.aws.episodes import EpisodeStore  # noqa: PLC0415
+    from recorder_guard.domain.recorder import (  # noqa: PLC0415
+        BY_EVENT,
+        NOT_RECORDING,
+        Episode,
+    )
+
+    settings = runtime.settings
+    key = _key(event, runtime)
+    if key is None or runtime.dynamodb is None or not settings.state_table:
+        return
+    if expected_off_pattern(settings.expected_off, key):
+        return
+    moment = int(now.timestamp())
+    episode = Episode(
+        key=key,
+        opened_at=moment,
+        notified_at=moment,
+        problem=NOT_RECORDING,
+        source=BY_EVENT,
+        event_id=event.record.event_id,
+    )
+    try:
+        EpisodeStore(runtime.dynamodb, settings.state_table).open(episode)
+    except Exception as error:
+        logger.warning("could not open the episode", extra={"error": str(error)})
+
+
+def restart(
+    event: CloudTrailEvent, runtime: Runtime, config: ConfigServiceClient, seconds_left: float
+) -> RemediationResult:
+    """The opt-in restart, inside what is left of the function's time after the publish."""
+    settings = runtime.settings
+    key = _key(event, runtime) if settings.expected_off else None
+    pattern = expected_off_pattern(settings.expected_off, key) if key else None
+    if pattern:
+        return RemediationResult(
+            SKIPPED_EXPECTED_OFF, f"listed in ExpectedOff ({pattern})", settings.remediation_mode
+        )
+    budget = max(
+        1.0, min(settings.remediation_budget_seconds, seconds_left - PUBLISH_RESERVE_SECONDS)
+    )
+    policy = RemediationPolicy(
+        mode=settings.remediation_mode,
+        exempt_principal_patterns=settings.exempt_principal_patterns,
+        flap_window_seconds=settings.flap_window_seconds,
+        budget_seconds=budget,
+        state_table=settings.state_table,
+    )
+    identity = event.record.user_identity
+    issuer = identity.session_issuer
+    target = Target(
+        recorder_name=event.record.recorder_name,
+        account_id=event.account_id,
+        region=event.region_name,
+        principal_arns=tuple(arn for arn in (identity.arn, issuer and issuer.arn) if arn),
+    )
+    dynamodb = runtime.dynamodb
+    flap_guard = (
+        FlapGuard(dynamodb, settings.state_table, settings.flap_window_seconds)
+        if dynamodb is not None and settings.state_table
+        else None
+    )
+    return remediate_within_budget(target, policy, config, flap_guard)
