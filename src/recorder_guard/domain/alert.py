@@ -192,6 +192,7 @@ class Alert:
         doc["recorder_guard"] = {
             "schema_version": SCHEMA_VERSION,
             "severity": self.rule.severity,
+            "attack": self.rule.attack_to_ecs(),
             "detection_delay_seconds": self.delay_seconds,
             "recorder": {
                 "name": self.recorder_name,
