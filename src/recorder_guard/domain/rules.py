@@ -97,6 +97,7 @@ class Rule:
     rationale: str = ""
     remediation: str | None = None
     attack: tuple[Threat, ...] = ()  # the current ATT&CK version's mapping, beside `threats`
+    service_linked: bool = False  # written for service-linked recorders: its own steps apply
     upstream: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
@@ -255,6 +256,7 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
         attack=attack,
+        service_linked=bool(raw.get("service_linked", False)),
         upstream=raw.get("upstream", {}),
     )
     if event_driven:
