@@ -504,7 +504,7 @@ def service_linked_recorders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str,
     Describe answers gain two stopped ones, as the API reference documents them (name, arn,
     servicePrincipal). Every Config call is recorded, to show none targets them."""
     calls: list[tuple[str, dict[str, Any]]] = []
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore private
 
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         response = original(client, operation, params)
