@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive lock clean sam-local
 
 # `make help` prints every target from its `##` comment, so the list cannot drift.
 help: ## this list
@@ -53,6 +53,10 @@ template-check: $(BIN)/.installed ## cfn-lint and sam validate --lint on both te
 
 test: lint typecheck template-check ## lint, typecheck, template-check, then pytest (what CI runs)
 	$(RUN) -m pytest
+
+# Also part of `make test` (plain pytest collects both files).
+rules-check: $(BIN)/.installed ## rule files against the upstream snapshot and the ATT&CK v18->v19 table (part of make test)
+	$(RUN) -m pytest -q -p no:cacheprovider tests/unit/test_upstream.py tests/unit/test_attack.py
 
 redrive: $(BIN)/.installed ## dead letters back to the function: QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]
 	$(call recorder_guard,redrive --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" $(ARGS))
