@@ -367,3 +367,17 @@ def test_a_failure_inside_is_one_line_and_its_own_code() -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("error: internal: EndpointConnectionError")
     assert result.stderr.count("\n") == 1
+
+
+def test_the_readme_alert_example_is_what_render_prints() -> None:
+    """The README's email is the renderer's output; only the detection time differs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What an alert looks like") :]
+    example = section.split("```text\n", 1)[1].split("\n```", 1)[0]
+    result = run("render", ALERTING_EVENT, "--format", "email")
+    assert result.returncode == EXIT_ALERTED, result.stderr
+
+    def without_detection_time(text: str) -> list[str]:
+        return [line for line in text.rstrip("\n").splitlines() if "Detected:" not in line]
+
+    assert without_detection_time(example) == without_detection_time(result.stdout)
