@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.selftest import is_test_event
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -55,7 +56,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         run = process
         dynamodb = current.dynamodb
         table = current.settings.state_table
-        if current.settings.idempotency and dynamodb and table and event_id(event):
+        if (
+            current.settings.idempotency
+            and dynamodb
+            and table
+            and event_id(event)
+            and not is_test_event(event)  # a test alert stores nothing
+        ):
             run = make_idempotent(process, dynamodb, table, context)
         summary = run(
             event=event,

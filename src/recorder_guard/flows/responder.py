@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from recorder_guard.aws.publish import build_publish_request, publish
 from recorder_guard.aws.recorder_status import read_recorder_status
 from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
 from recorder_guard.domain.alert import Alert, build_alert
-from recorder_guard.domain.cloudtrail import CloudTrailEvent, parse_event
+from recorder_guard.domain.cloudtrail import API_CALL_DETAIL_TYPE, CloudTrailEvent, parse_event
 from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
 from recorder_guard.domain.remediation import (
@@ -23,7 +23,8 @@ from recorder_guard.domain.remediation import (
     RemediationResult,
     Target,
 )
-from recorder_guard.domain.rules import enabled_rules
+from recorder_guard.domain.rules import enabled_rules, load_rules
+from recorder_guard.domain.selftest import TEST_RULE, TEST_SOURCE
 from recorder_guard.settings import expected_off_pattern
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Outcome:
     ignored_code: str | None = None
     message_id: str | None = None
     alert: Alert | None = field(default=None, repr=False)
+    subject: str | None = None  # only for a test alert, so doctor --send-test can show it
 
     def summary(self) -> dict[str, Any]:
         """What the handler returns: small; event-supplied text only as clipped, quoted reasons."""
@@ -50,6 +52,9 @@ class Outcome:
         }
         if self.message_id:
             result["message_id"] = self.message_id
+        if self.subject:
+            result["test"] = True
+            result["subject"] = self.subject
         if self.alert:
             result["recorder_state"] = self.alert.recorder_now
             if self.alert.remediation:
@@ -66,6 +71,8 @@ def respond(
 ) -> Outcome:
     """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
     parsed = parse_event(event)
+    if parsed.source == TEST_SOURCE:
+        return respond_to_test(parsed, runtime, now)
     verdict = detect(parsed, enabled_rules(runtime.settings.enabled_rules))
     if isinstance(verdict, Ignored):
         return Outcome(
@@ -116,6 +123,37 @@ def respond(
         event_id=parsed.record.event_id,
         message_id=message_id,
         alert=alert,
+    )
+
+
+def respond_to_test(parsed: CloudTrailEvent, runtime: Runtime, now: datetime) -> Outcome:
+    """`doctor --send-test`: the stopped-recorder alert for the synthetic record, marked
+    TEST, published to the real topic. No recorder is read or restarted, no episode opened."""
+    rule = next(rule for rule in load_rules() if rule.key == TEST_RULE)
+    verdict = detect(replace(parsed, detail_type=API_CALL_DETAIL_TYPE), (rule,))
+    if isinstance(verdict, Ignored):
+        return Outcome(
+            outcome="ignored",
+            reason=f"test event not usable: {verdict.reason}",
+            ignored_code=verdict.code,
+            event_id=parsed.record.event_id,
+        )
+    alert = replace(
+        build_alert(
+            verdict,
+            detected_at=now,
+            recorder_status=not_checked("test alert: no recorder was read"),
+        ),
+        test=True,
+    )
+    request = build_publish_request(alert, runtime.settings.alert_topic_arn)
+    return Outcome(
+        outcome="alerted",
+        reason=f"TEST alert ({rule.name})",
+        event_id=parsed.record.event_id,
+        message_id=publish(runtime.sns, request),
+        alert=alert,
+        subject=request["Subject"],
     )
 
 
