@@ -193,7 +193,7 @@ def _is_ours(arn: str, ours: Iterable[str]) -> bool:
     return any(arn == known or arn.startswith(known + ":") for known in ours)
 
 
-def check_rule(rule: RuleView, ours: Iterable[str], stack: str) -> Check:
+def check_rule(rule: RuleView, ours: Iterable[str], stack: str) -> Check:  # noqa: PLR0911
     """Exists, enabled, targets a resource of ours (the function, or the central bus from a
     member account), each target with a dead-letter queue."""
     known = tuple(ours)

@@ -126,30 +126,34 @@ def respond(
     )
 
 
-def respond_to_test(parsed: CloudTrailEvent, runtime: Runtime, now: datetime) -> Outcome:
-    """`doctor --send-test`: the stopped-recorder alert for the synthetic record, marked
-    TEST, published to the real topic. No recorder is read or restarted, no episode opened."""
+def build_test_alert(parsed: CloudTrailEvent, now: datetime) -> Alert | Ignored:
+    """The stopped-recorder alert for `doctor --send-test`'s synthetic record, marked TEST;
+    pure, so doctor can show locally what the deployed function publishes."""
     rule = next(rule for rule in load_rules() if rule.key == TEST_RULE)
     verdict = detect(replace(parsed, detail_type=API_CALL_DETAIL_TYPE), (rule,))
     if isinstance(verdict, Ignored):
+        return verdict
+    alert = build_alert(
+        verdict, detected_at=now, recorder_status=not_checked("test alert: no recorder was read")
+    )
+    return replace(alert, test=True)
+
+
+def respond_to_test(parsed: CloudTrailEvent, runtime: Runtime, now: datetime) -> Outcome:
+    """Publish the TEST alert to the real topic. No recorder is read or restarted, no
+    episode opened (and app.py keeps no idempotency record for it)."""
+    alert = build_test_alert(parsed, now)
+    if isinstance(alert, Ignored):
         return Outcome(
             outcome="ignored",
-            reason=f"test event not usable: {verdict.reason}",
-            ignored_code=verdict.code,
+            reason=f"test event not usable: {alert.reason}",
+            ignored_code=alert.code,
             event_id=parsed.record.event_id,
         )
-    alert = replace(
-        build_alert(
-            verdict,
-            detected_at=now,
-            recorder_status=not_checked("test alert: no recorder was read"),
-        ),
-        test=True,
-    )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     return Outcome(
         outcome="alerted",
-        reason=f"TEST alert ({rule.name})",
+        reason=f"TEST alert ({alert.rule.name})",
         event_id=parsed.record.event_id,
         message_id=publish(runtime.sns, request),
         alert=alert,
