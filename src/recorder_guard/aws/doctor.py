@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -510,6 +510,15 @@ def forward_checks(events: Any, sqs: Any, central_bus_arn: str, where: str) -> l
     return checks
 
 
+def credentials_session(credentials: Mapping[str, Any]) -> boto3.Session:
+    """A session on AssumeRole's temporary credentials."""
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 def member_checks(
     session: boto3.Session,
     *,
@@ -519,6 +528,7 @@ def member_checks(
     central_bus_arn: str,
     instances: list[StackInstanceView] | None,
     partition: str = "aws",
+    session_for: Callable[[Mapping[str, Any]], boto3.Session] = credentials_session,
 ) -> list[Check]:
     """One summary line per account and region, through the member role (read-only)."""
     sts = session.client("sts")
@@ -541,12 +551,7 @@ def member_checks(
                 for region in regions
             ]
             continue
-        member = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        reader = Reader(member)
+        reader = Reader(session_for(credentials))
         for region in regions:
             checks: list[Check] = []
             if instances is not None:
