@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import app
+from recorder_guard.aws.doctor import MEMBER_DOCTOR_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from tests.support import (
     FORWARDER,
@@ -98,7 +99,9 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     forwarder = load_template(FORWARDER)
     role = forwarder["Resources"]["MemberRole"]
     assert role["Condition"] == "CreatesMemberRole"
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    trust, doctor = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert doctor["Fn::If"][0] == "TrustsDoctor"
+    assert doctor["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "DoctorPrincipalArn"}}
     responder = {"Ref": "ResponderRoleArn"}
     both = [responder, {"Ref": "BackstopRoleArn"}]
     assert trust["Principal"] == {"AWS": {"Fn::If": ["TrustsBackstop", both, responder]}}
@@ -113,7 +116,12 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
         "cloudtrail:LookupEvents",
         "iam:ListAccountAliases",
     }
-    (restart,) = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    reads, restart = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    assert reads[0] == "TrustsDoctor"
+    granted = set(reads[1]["Action"]) | {
+        a for s in plain for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert set(MEMBER_DOCTOR_PERMISSIONS) <= granted
     assert restart[0] == "AllowsRestart"
     assert restart[1]["Action"] == "config:StartConfigurationRecorder"
     assert forwarder["Conditions"]["CreatesMemberRole"]["Fn::And"][1] == {

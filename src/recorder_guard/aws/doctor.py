@@ -50,6 +50,18 @@ from recorder_guard.domain.doctor import (
 )
 from recorder_guard.domain.selftest import build_test_event
 
+# What --member-role calls in a member account, so a test can hold the forwarder's member
+# role against the code (its DoctorReadsForwarding statement and the recorder reads).
+MEMBER_DOCTOR_PERMISSIONS = (
+    "events:ListRuleNamesByTarget",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
+    "sqs:GetQueueUrl",
+    "sqs:GetQueueAttributes",
+    "config:DescribeConfigurationRecorders",
+    "config:DescribeConfigurationRecorderStatus",
+    "config:DescribeDeliveryChannels",
+)
 ERROR_HOURS = 24
 ALARM_BATCH = 100  # DescribeAlarms takes at most 100 names
 
