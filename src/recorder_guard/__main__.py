@@ -9,7 +9,8 @@
     python -m recorder_guard doctor --stack NAME [--region R ...] [--json] [--send-test]
                              [--member-role [NAME] --accounts A,B | --stack-set NAME]
 
-Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
+doctor exits 0 when no check fails, 1 when one does, 2 when the stack cannot be read.
+Exit codes otherwise: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
 not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
 """
 
