@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from recorder_guard.domain.remediation import (
     Target,
 )
 from recorder_guard.domain.rules import enabled_rules
+from recorder_guard.flows.outputs import FAILED as OUTPUT_FAILED
+from recorder_guard.flows.outputs import Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ class Outcome:
     ignored_code: str | None = None
     message_id: str | None = None
     alert: Alert | None = field(default=None, repr=False)
+    outputs: dict[str, Delivery] = field(default_factory=dict)  # security_hub, alert_event
 
     def summary(self) -> dict[str, Any]:
         """What the handler returns: small; event-supplied text only as clipped, quoted reasons."""
@@ -54,6 +58,8 @@ class Outcome:
             result["recorder_state"] = self.alert.recorder_now
             if self.alert.remediation:
                 result["remediation"] = self.alert.remediation.to_dict()
+        for name, delivery in self.outputs.items():
+            result[name] = delivery.status
         return result
 
 
@@ -108,15 +114,48 @@ def respond(
     )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
+    outputs, finding = alert_outputs(alert, runtime)
     if settings.backstop and verdict.rule.restartable and alert.recording_now is not True:
-        open_episode(parsed, runtime, now)
+        open_episode(parsed, runtime, now, finding)
     return Outcome(
         outcome="alerted",
         reason=f"{verdict.rule.name} ({verdict.rule.id})",
         event_id=parsed.record.event_id,
         message_id=message_id,
         alert=alert,
+        outputs=outputs,
     )
+
+
+def alert_outputs(
+    alert: Alert, runtime: Runtime
+) -> tuple[dict[str, Delivery], dict[str, Any] | None]:
+    """The opt-in outputs, after SNS: the finding (returned too, for the episode) and the
+    event. Modules are imported here: a deployment without them never loads them."""
+    settings = runtime.settings
+    outputs: dict[str, Delivery] = {}
+    finding = None
+    if settings.security_hub_findings:
+        from recorder_guard.domain.finding import finding_for_alert  # noqa: PLC0415
+
+        try:
+            finding = finding_for_alert(alert)
+        except ValueError as error:  # FindingTooLargeError: counted like a failed import
+            outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=str(error)[:300])
+        else:
+            outputs["security_hub"] = (
+                deliver_finding(runtime, finding)
+                if finding is not None
+                else Delivery(OUTPUT_FAILED, error="the event names no account, region or event id")
+            )
+    if settings.alert_event_bus:
+        from recorder_guard.aws.alert_events import (  # noqa: PLC0415
+            ALERT_DETAIL_TYPE,
+            alert_documents,
+        )
+
+        outputs["alert_event"] = send_event(runtime, alert_documents(alert), ALERT_DETAIL_TYPE)
+    return outputs, finding
 
 
 def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
@@ -135,7 +174,12 @@ def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
     )
 
 
-def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> None:
+def open_episode(
+    event: CloudTrailEvent,
+    runtime: Runtime,
+    now: datetime,
+    finding: dict[str, Any] | None = None,
+) -> None:
     """Remember the stop as an open episode, so the backstop reminds and resolves it instead
     of alerting on it again. Best effort: the alert is already out."""
     from recorder_guard.aws.episodes import EpisodeStore  # noqa: PLC0415
@@ -159,6 +203,7 @@ def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> Non
         problem=NOT_RECORDING,
         source=BY_EVENT,
         event_id=event.record.event_id,
+        finding=json.dumps(finding, separators=(",", ":")) if finding else None,
     )
     try:
         EpisodeStore(runtime.dynamodb, settings.state_table).open(episode)
