@@ -234,7 +234,8 @@ def _compliance(rule: Rule, recording: bool | None) -> dict[str, Any] | None:
 
 
 def _steps_text(steps: list[str]) -> str:
-    return clip(" ".join(steps) or "Restart the recorder if nobody owns the change.", 512)
+    numbered = " ".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
+    return clip(numbered or "Restart the recorder if nobody owns the change.", RECOMMENDATION_MAX)
 
 
 def _severity(rule: Rule) -> dict[str, str]:
