@@ -113,7 +113,9 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
         "cloudtrail:LookupEvents",
         "iam:ListAccountAliases",
     }
-    restart, findings = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    restart, findings = [
+        s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s
+    ]
     assert restart[0] == "AllowsRestart"
     assert restart[1]["Action"] == "config:StartConfigurationRecorder"
     assert findings[0] == "ImportsFindings"  # test_outputs.py holds its statement
