@@ -41,6 +41,7 @@ RECOMMENDATION_MAX = 512
 FIELD_KEY_MAX = 128
 FIELD_VALUE_MAX = 2048  # ProductFields values
 DETAIL_VALUE_MAX = 1024  # Resources[].Details.Other values (kept below ProductFields')
+URL_MAX = 2048  # a link longer than this is left out: a cut link leads nowhere
 TYPES_MAX = 50
 PRODUCT = "recorder-guard"
 SEVERITY_LABELS = {"low": "LOW", "medium": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"}
@@ -299,7 +300,7 @@ def finding_for_alert(alert: Alert) -> dict[str, Any] | None:
         title=alert.title,
         description=alert.summary(str, str),
     )
-    links = alert.console_links
+    links = {name: url for name, url in alert.console_links.items() if len(url) <= URL_MAX}
     resources = [
         _recorder_resource(
             alert.partition, region, account, alert.resource_name or alert.recorder_name
