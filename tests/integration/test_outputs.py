@@ -27,6 +27,7 @@ from recorder_guard.aws.alert_events import ALERT_DETAIL_TYPE, EVENTS_PERMISSION
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.securityhub import FINDINGS_PERMISSIONS
 from recorder_guard.flows.backstop import Backstop
+from recorder_guard.flows.responder import TIME_UP, respond
 from recorder_guard.local import LocalContext, create_state_table
 from recorder_guard.settings import Settings, SettingsError
 from tests.integration.test_template_conditions import condition
@@ -495,3 +496,20 @@ def test_each_outputs_failures_are_alarmed() -> None:
             "recorder-guard-backstop",
         }
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "OperatorTopic"}]
+
+
+def test_outputs_that_could_not_finish_in_time_are_skipped_not_risked(
+    deployment: Deployment,
+) -> None:
+    """A Lambda timeout would retry the event and send its SNS alert twice: an output that
+    needs more time than is left is skipped and counted instead (5 s left < 8 s needed)."""
+    deployment.stopped_recorder()
+    outcome = respond(EVENT, app.runtime(), now=datetime.now(UTC), seconds_left=5.0)
+    assert outcome.outcome == "alerted"
+    assert {name: d.error for name, d in outcome.outputs.items()} == {
+        "security_hub": TIME_UP,
+        "alert_event": TIME_UP,
+    }
+    assert len(deployment.drain(deployment.alerts_queue)) == 1
+    assert deployment.findings() == []
+    assert deployment.events() == []

@@ -36,7 +36,7 @@ STATE_CONFIG = Config(
 # The opt-in outputs beside SNS: a few quick retries, short timeouts, never long enough to
 # endanger the function's budget (the SNS alert is already out when they run).
 OUTPUT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
 )
 
 MEMBER_SESSION_SECONDS = 900

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -65,12 +66,18 @@ class Outcome:
 
 logger = Logger(service="recorder-guard", child=True)
 PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
+# Time each opt-in output needs (OUTPUT_CONFIG's worst case); one that would not finish before
+# the function times out is skipped and counted: a timeout would retry the whole event and
+# send its SNS alert twice.
+OUTPUT_SECONDS = 8.0
+TIME_UP = "skipped: not enough time left in this invocation"
 
 
 def respond(
     event: object, runtime: Runtime, *, now: datetime, seconds_left: float = 30.0
 ) -> Outcome:
     """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
+    deadline = time.monotonic() + seconds_left
     parsed = parse_event(event)
     verdict = detect(parsed, enabled_rules(runtime.settings.enabled_rules))
     if isinstance(verdict, Ignored):
@@ -114,7 +121,7 @@ def respond(
     )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
-    outputs, finding = alert_outputs(alert, runtime)
+    outputs, finding = alert_outputs(alert, runtime, deadline)
     if settings.backstop and verdict.rule.restartable and alert.recording_now is not True:
         open_episode(parsed, runtime, now, finding)
     return Outcome(
@@ -128,11 +135,16 @@ def respond(
 
 
 def alert_outputs(
-    alert: Alert, runtime: Runtime
+    alert: Alert, runtime: Runtime, deadline: float = float("inf")
 ) -> tuple[dict[str, Delivery], dict[str, Any] | None]:
     """The opt-in outputs, after SNS: the finding (returned too, for the episode) and the
-    event. Modules are imported here: a deployment without them never loads them."""
+    event, each only with time left to finish it. Modules are imported here: a deployment
+    without them never loads them."""
     settings = runtime.settings
+
+    def out_of_time() -> bool:
+        return time.monotonic() + OUTPUT_SECONDS > deadline
+
     outputs: dict[str, Delivery] = {}
     finding = None
     if settings.security_hub_findings:
@@ -142,13 +154,18 @@ def alert_outputs(
             finding = finding_for_alert(alert)
         except ValueError as error:  # FindingTooLargeError: counted like a failed import
             outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=str(error)[:300])
-        else:
+        if finding is None and "security_hub" not in outputs:
+            missing = "the event names no account, region or event id"
+            outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=missing)
+        elif finding is not None:
             outputs["security_hub"] = (
-                deliver_finding(runtime, finding)
-                if finding is not None
-                else Delivery(OUTPUT_FAILED, error="the event names no account, region or event id")
+                Delivery(OUTPUT_FAILED, finding["Id"], TIME_UP)
+                if out_of_time()
+                else deliver_finding(runtime, finding)
             )
-    if settings.alert_event_bus:
+    if settings.alert_event_bus and out_of_time():
+        outputs["alert_event"] = Delivery(OUTPUT_FAILED, error=TIME_UP)
+    elif settings.alert_event_bus:
         from recorder_guard.aws.alert_events import (  # noqa: PLC0415
             ALERT_DETAIL_TYPE,
             alert_documents,
