@@ -127,7 +127,10 @@ def _mitre(rule: Rule) -> dict[str, str]:
     techniques = ", ".join(
         f"{e.id} {e.name}" for t in rule.threats for e in (t.technique, *t.subtechniques)
     )
-    return {"MitreTactics": tactics, "MitreTechniques": techniques}
+    fields = {"MitreTactics": tactics, "MitreTechniques": techniques}
+    if rule.attack:  # the current ATT&CK version's ids beside Elastic's (Types keep the latter:
+        fields["MitreAttack"] = rule.mitre_summary()  # ASFF has no "Defense Impairment" category)
+    return fields
 
 
 def _product_fields(fields: dict[str, str | None]) -> dict[str, str]:
