@@ -14,6 +14,7 @@ from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
 from recorder_guard.domain.selftest import is_test_event
+from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -44,6 +45,9 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
     if alert and alert.remediation:
         name = "Remediation" + alert.remediation.outcome.title().replace("_", "")
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for name, delivery in outcome.outputs.items():
+        if delivery.failed:
+            metrics.add_metric(name=OUTPUT_FAILURE_METRICS[name], unit=MetricUnit.Count, value=1)
     logger.info("alert published", extra=outcome.summary())
     return outcome.summary()
 
