@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive doctor lock clean sam-local
 
 # `make help` prints every target from its `##` comment, so the list cannot drift.
 help: ## this list
@@ -60,6 +60,10 @@ rules-check: $(BIN)/.installed ## rule files against the upstream snapshot and t
 
 redrive: $(BIN)/.installed ## dead letters back to the function: QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]
 	$(call recorder_guard,redrive --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" $(ARGS))
+
+doctor: $(BIN)/.installed ## check that a deployed stack would really alert (real AWS, read-only): STACK=NAME [ARGS=--json|--send-test|...]
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=NAME [ARGS=...]" >&2; exit 2; }
+	$(call recorder_guard,doctor --stack "$(STACK)" $(ARGS))
 
 build: $(BIN)/.installed ## sam build (python3.13, arm64)
 	$(SAM_ENV) $(BIN)/sam build --template-file template.yaml
