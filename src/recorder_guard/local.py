@@ -168,7 +168,9 @@ def backstop_scenario(*, verbose: bool = False) -> list[dict[str, Any]]:
     from recorder_guard.flows.backstop import Backstop  # noqa: PLC0415
 
     route_logs(verbose)
-    start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    # moto stamps recorder start times with the real clock, so the scenario starts now:
+    # a fixed date in the past would show a "Last started" after the resolution.
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     runs = []
     with embedded_aws(LocalOptions()) as published:
         os.environ["BACKSTOP"] = "true"

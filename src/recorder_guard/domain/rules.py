@@ -13,6 +13,7 @@ from recorder_guard.domain.conditions import leaf_values, validate
 
 SEVERITIES = ("low", "medium", "high", "critical")
 REMEDIATIONS = (None, "restart_recorder")
+STEP_WHEN = (None, "restarted", "not_restarted")
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
@@ -38,6 +39,7 @@ class StepTemplate:
     text: str
     command: str | None = None
     actions: tuple[str, ...] = ()  # only for these event actions; empty: always
+    when: str | None = None  # "restarted" / "not_restarted": only after (or without) a restart
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,9 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         raise ValueError(f"{where}: risk_score {risk_score} outside 0..100")
     if event_driven:
         validate(raw["conditions"], where)
+    for step in raw["next_steps"]:
+        if step.get("when") not in STEP_WHEN:
+            raise ValueError(f"{where}: step 'when' {step.get('when')!r} not in {STEP_WHEN}")
     threats = tuple(
         Threat(
             framework=t["framework"],
@@ -188,7 +193,7 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         threats=threats,
         summary=raw["summary"],
         next_steps=tuple(
-            StepTemplate(s["text"], s.get("command"), tuple(s.get("actions", [])))
+            StepTemplate(s["text"], s.get("command"), tuple(s.get("actions", [])), s.get("when"))
             for s in raw["next_steps"]
         ),
         cis_controls=tuple(raw.get("cis_controls", [])),
