@@ -373,6 +373,61 @@ SERVICE_LINKED_STEPS = (
 IDENTITY_CENTER_ROLE = "AWSReservedSSO_"
 
 
+def _iam_user_step(actor: Actor) -> NextStep:
+    user = shlex.quote(actor.user_name or "USER-NAME")
+    if actor.access_key_id:
+        command = (
+            f"aws iam update-access-key --user-name {user}"
+            f" --access-key-id {shlex.quote(actor.access_key_id)} --status Inactive"
+        )
+    else:
+        command = f"aws iam list-access-keys --user-name {user}"
+    return NextStep(
+        "If it was not planned, treat this IAM user's long-term credentials as compromised:"
+        " deactivate its access keys (the command below does the one used here), check its"
+        " MFA devices and console password, and look for keys or users it created.",
+        command,
+    )
+
+
+ACTOR_STEPS = {
+    "Root": NextStep(
+        "The root user made this call. If it was not planned: change the root password,"
+        " check the root MFA device and who holds the root credentials, and delete any root"
+        " access keys (the account should have none; 1 below means it has):",
+        "aws iam get-account-summary --query SummaryMap.AccountAccessKeysPresent",
+    ),
+    "IdentityCenterUser": NextStep(
+        "The caller signed in through IAM Identity Center. If it was not planned: disable"
+        " the user in Identity Center, then revoke the permission set role's active sessions"
+        " (IAM console, the role, Revoke active sessions); until then they last up to the"
+        " permission set's session duration."
+    ),
+    "AssumedRole": NextStep(
+        "If it was not planned, revoke the role's active sessions (IAM console, the role,"
+        " Revoke active sessions: every session issued before now is denied) and find who"
+        " assumed it: the AssumeRole call for this session name in CloudTrail."
+    ),
+    "FederatedUser": NextStep(
+        "The caller used GetFederationToken credentials of an IAM user. They cannot be"
+        " revoked one by one: if it was not planned, deactivate the issuing user's access"
+        " keys or deny that user, which also denies its federated sessions."
+    ),
+    "AWSService": NextStep(
+        "An AWS service made this call on the account's behalf: find which service"
+        " configuration or automation asked for it (the Invoked by value) and who changed"
+        " that configuration."
+    ),
+    "AWSAccount": NextStep(
+        "Another AWS account made this call: check which account it was (Principal ARN) and"
+        " which resource or role policy lets it."
+    ),
+}
+UNKNOWN_ACTOR_STEP = NextStep(
+    "If it was not planned, treat the caller's credentials as compromised and revoke them."
+)
+
+
 def actor_step(actor: Actor | None) -> NextStep | None:
     """What to do about the caller if the call was not planned: it depends on what kind of
     principal made it (CloudTrail userIdentity.type,
@@ -380,63 +435,12 @@ def actor_step(actor: Actor | None) -> NextStep | None:
     Step text is ours; event values appear only in shell-quoted commands."""
     if actor is None:
         return None
-    kind = actor.type
-    issuer = actor.session_issuer_name or ""
-    if kind == "IAMUser":
-        user = shlex.quote(actor.user_name or "USER-NAME")
-        if actor.access_key_id:
-            command = (
-                f"aws iam update-access-key --user-name {user}"
-                f" --access-key-id {shlex.quote(actor.access_key_id)} --status Inactive"
-            )
-        else:
-            command = f"aws iam list-access-keys --user-name {user}"
-        return NextStep(
-            "If it was not planned, treat this IAM user's long-term credentials as compromised:"
-            " deactivate its access keys (the command below does the one used here), check its"
-            " MFA devices and console password, and look for keys or users it created.",
-            command,
-        )
-    if kind == "Root":
-        return NextStep(
-            "The root user made this call. If it was not planned: change the root password,"
-            " check the root MFA device and who holds the root credentials, and delete any root"
-            " access keys (the account should have none; 1 below means it has):",
-            "aws iam get-account-summary --query SummaryMap.AccountAccessKeysPresent",
-        )
-    if kind == "IdentityCenterUser" or issuer.startswith(IDENTITY_CENTER_ROLE):
-        return NextStep(
-            "The caller signed in through IAM Identity Center. If it was not planned: disable"
-            " the user in Identity Center, then revoke the permission set role's active sessions"
-            " (IAM console, the role, Revoke active sessions); until then they last up to the"
-            " permission set's session duration."
-        )
-    if kind == "AssumedRole":
-        return NextStep(
-            "If it was not planned, revoke the role's active sessions (IAM console, the role,"
-            " Revoke active sessions: every session issued before now is denied) and find who"
-            " assumed it: the AssumeRole call for this session name in CloudTrail."
-        )
-    if kind == "FederatedUser":
-        return NextStep(
-            "The caller used GetFederationToken credentials of an IAM user. They cannot be"
-            " revoked one by one: if it was not planned, deactivate the issuing user's access"
-            " keys or deny that user, which also denies its federated sessions."
-        )
-    if kind == "AWSService":
-        return NextStep(
-            "An AWS service made this call on the account's behalf: find which service"
-            " configuration or automation asked for it (the Invoked by value) and who changed"
-            " that configuration."
-        )
-    if kind == "AWSAccount":
-        return NextStep(
-            "Another AWS account made this call: check which account it was (Principal ARN) and"
-            " which resource or role policy lets it."
-        )
-    return NextStep(
-        "If it was not planned, treat the caller's credentials as compromised and revoke them."
-    )
+    if actor.type == "IAMUser":
+        return _iam_user_step(actor)
+    kind = actor.type or ""
+    if (actor.session_issuer_name or "").startswith(IDENTITY_CENTER_ROLE):
+        kind = "IdentityCenterUser"
+    return ACTOR_STEPS.get(kind, UNKNOWN_ACTOR_STEP)
 
 
 def next_steps(

@@ -12,8 +12,15 @@ from typing import Any
 from recorder_guard import __version__
 from recorder_guard.domain.alert import remediation_text
 from recorder_guard.domain.limits import clip
-from recorder_guard.domain.notice import DIGEST, NAME_LIMIT, OPENED, REMINDER, ExpectedOff, Notice
-from recorder_guard.domain.notice import iso
+from recorder_guard.domain.notice import (
+    DIGEST,
+    NAME_LIMIT,
+    OPENED,
+    REMINDER,
+    ExpectedOff,
+    Notice,
+    iso,
+)
 from recorder_guard.render.chatbot import (
     SEVERITY_EMOJI,
     TITLE_MAX,
@@ -23,8 +30,8 @@ from recorder_guard.render.chatbot import (
 )
 from recorder_guard.render.email import field_lines, paragraph, quoted, step_lines
 from recorder_guard.render.escape import email_guard, plain, slack_clip, slack_code, slack_text
-from recorder_guard.render.view import Step
 from recorder_guard.render.subject import clip_subject
+from recorder_guard.render.view import Step
 
 SUBJECT_TAGS = {
     "alert": "",
