@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.detection import ignore_metric
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -32,6 +33,10 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
     outcome = respond(event, runtime, now=datetime.now(UTC), seconds_left=seconds_left)
     if outcome.outcome == "ignored":
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
+        if outcome.ignored_code:
+            metrics.add_metric(
+                name=ignore_metric(outcome.ignored_code), unit=MetricUnit.Count, value=1
+            )
         logger.info("ignored", extra={"reason": outcome.reason, "code": outcome.ignored_code})
         return outcome.summary()
     metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)

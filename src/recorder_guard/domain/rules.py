@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -64,10 +64,18 @@ class Rule:
     cis_controls: tuple[str, ...] = ()
     rationale: str = ""
     remediation: str | None = None
+    # The ignore code and words for an event this rule watches whose finer conditions fail.
+    unmatched_code: str | None = None
+    unmatched_reason: str | None = None
 
     @property
     def single_action(self) -> bool:
         return len(self.event_pattern()["detail"]["eventName"]) == 1
+
+    @cached_property
+    def actions(self) -> tuple[str, ...]:
+        """The CloudTrail eventNames this rule watches."""
+        return tuple(self.event_pattern()["detail"]["eventName"])
 
     @property
     def restartable(self) -> bool:
@@ -199,6 +207,8 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         cis_controls=tuple(raw.get("cis_controls", [])),
         rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
+        unmatched_code=raw.get("unmatched", {}).get("code"),
+        unmatched_reason=raw.get("unmatched", {}).get("reason"),
     )
     if event_driven:
         rule.event_pattern()  # every event rule must yield an EventBridge pre-filter
