@@ -9,11 +9,12 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo gallery test lint typecheck template-check build bench invoke redrive lock clean sam-local
 
 help:
 	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
 	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
+	@echo "make gallery   regenerate docs/alerts/ (every sample event's alert in every format)"
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
@@ -30,6 +31,9 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
 demo: $(BIN)/.installed
 	@$(RUN) -m recorder_guard demo events
 	@$(RUN) -m recorder_guard backstop
+
+gallery: $(BIN)/.installed
+	@$(RUN) -m recorder_guard gallery docs/alerts
 
 invoke: $(BIN)/.installed
 	@$(RUN) -m recorder_guard invoke $(EVENT) $(ARGS)

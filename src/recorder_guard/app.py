@@ -27,10 +27,14 @@ def runtime() -> Runtime:
     return Runtime(settings=Settings.from_env())
 
 
-def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, Any]:
+def process(
+    *, event: Any, runtime: Runtime, seconds_left: float, now: datetime | None = None
+) -> dict[str, Any]:
     """One event to its summary, with its metrics and log line. With idempotency on this runs
-    once per CloudTrail eventID; a repeat returns the stored summary instead."""
-    outcome = respond(event, runtime, now=datetime.now(UTC), seconds_left=seconds_left)
+    once per CloudTrail eventID; a repeat returns the stored summary instead. `now` is the
+    local runner's fixed clock; Lambda never passes it."""
+    moment = now or datetime.now(UTC)
+    outcome = respond(event, runtime, now=moment, seconds_left=seconds_left)
     if outcome.outcome == "ignored":
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
         if outcome.ignored_code:
@@ -54,7 +58,9 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, now: datetime | None = None
+) -> dict[str, Any]:
     try:
         current = runtime()
         run = process
@@ -66,6 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             event=event,
             runtime=current,
             seconds_left=context.get_remaining_time_in_millis() / 1000,
+            now=now,
         )
     except MalformedEventError as error:
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)

@@ -176,8 +176,8 @@ class Alert:
 
     @property
     def stopped_for(self) -> str:
-        """`for at least 4.0 s`: from the call to the alert, a lower bound on the gap."""
-        if self.delay_seconds is None or self.delay_seconds < 0:
+        """` after at least 2 min`: from the call to the alert, a lower bound on the gap."""
+        if self.delay_seconds is None or self.delay_seconds < 1:
             return ""
         return f" after at least {duration_text(self.delay_seconds)}"
 
@@ -230,7 +230,8 @@ class Alert:
     def lost(self, prose: Callable[[str | None], str]) -> str:
         """What this call took away; the narrowing scope is event-supplied, so escaped."""
         if self.restarted:
-            return f"recording, until the restart{self.stopped_for}"
+            gap = self.stopped_for.replace(" after ", "", 1)
+            return "recording between the stop and the restart" + (f" ({gap})" if gap else "")
         loss = LOSSES.get(self.action, self.rule.description)
         return loss.format(scope=prose(self.scope)) if "{scope}" in loss else loss
 

@@ -299,6 +299,17 @@ def parse_event(event: object) -> CloudTrailEvent:
     )
 
 
+def iso_date(value: str | None) -> str | None:
+    """A date field only when it is one: ECS `date` fields reject placeholders like "..."."""
+    if not value:
+        return None
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value
+
+
 def _keyword_flag(value: bool | None) -> str | None:
     """Elastic's integration maps some CloudTrail booleans as keywords: "true" / "false"."""
     return None if value is None else str(value).lower()
@@ -316,7 +327,7 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
     identity = record.user_identity
     issuer = identity.session_issuer
     fields: dict[str, Any] = {
-        "@timestamp": record.event_time,
+        "@timestamp": iso_date(record.event_time),
         "event.dataset": ECS_DATASET,
         "event.provider": record.event_source,
         "event.action": record.event_name,
@@ -349,7 +360,7 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
         "aws.cloudtrail.user_identity.access_key_id": identity.access_key_id,
         "aws.cloudtrail.user_identity.invoked_by": identity.invoked_by,
         SESSION_CONTEXT + "mfa_authenticated": _keyword_flag(identity.mfa_authenticated),
-        SESSION_CONTEXT + "creation_date": identity.session_created,
+        SESSION_CONTEXT + "creation_date": iso_date(identity.session_created),
         "aws.cloudtrail.session_credential_from_console": _keyword_flag(
             record.session_credential_from_console
         ),

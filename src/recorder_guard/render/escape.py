@@ -98,7 +98,7 @@ def slack_code(value: str | None) -> str:
     mentions apply, and nothing inside can close the span early."""
     if value is None or value == "":
         return "_unknown_"
-    return "`" + slack_text(value.replace("`", BACKTICK_LOOKALIKE)) + "`"
+    return "`" + _entities(plain(value.replace("`", BACKTICK_LOOKALIKE))) + "`"
 
 
 def _defang_host(match: re.Match[str]) -> str:
