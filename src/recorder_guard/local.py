@@ -166,7 +166,7 @@ def invoke(
         app.runtime.cache_clear()
         try:
             with redirect_stdout(metrics_sink):
-                summary = app.handler(event, LocalContext(), now)  # type: ignore[arg-type]
+                summary = app.handler(event, LocalContext(), now)
         finally:
             app.runtime.cache_clear()
     return {

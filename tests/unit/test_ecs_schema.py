@@ -56,26 +56,53 @@ def leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
-def type_ok(kind: str, value: Any) -> bool:
-    if kind in STRING_TYPES:
-        return isinstance(value, str)
-    if kind == "date":
-        if not isinstance(value, str):
-            return False
-        try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return False
-        return True
-    if kind == "long":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind in ("float", "scaled_float", "double"):
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind in ("flattened", "object", "nested"):
-        return isinstance(value, dict)
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
     return True
+
+
+TYPE_CHECKS = {
+    **dict.fromkeys(STRING_TYPES, lambda v: isinstance(v, str)),
+    "date": _is_date,
+    "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "scaled_float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "flattened": lambda v: isinstance(v, dict),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def field_problems(name: str, value: Any) -> list[str]:
+    """One field against its definition: known, typed, allowed values, array if normalized."""
+    ecs = table()
+    if name.startswith("aws."):
+        kind = ecs["aws_cloudtrail"].get(name)
+        if kind is None:
+            return [f"{name}: not a field of Elastic's AWS CloudTrail integration"]
+        row = [kind, 0, None, None]
+    else:
+        row = ecs["fields"].get(name)
+        if row is None:
+            parent = ecs["fields"].get(name.rsplit(".", 1)[0])
+            if parent and parent[3]:
+                return []  # a key of an object field such as labels.*
+            return [f"{name}: not an ECS 9.4.0 field"]
+    kind, normalize, allowed = row[0], row[1], row[2]
+    found = []
+    if normalize and not isinstance(value, list):
+        found.append(f"{name}: ECS normalizes it to an array")
+    for item in value if isinstance(value, list) else [value]:
+        if not TYPE_CHECKS.get(kind, lambda _: True)(item):
+            found.append(f"{name}: {item!r} is not a {kind}")
+        if allowed and item not in allowed:
+            found.append(f"{name}: {item!r} not in {allowed}")
+    return found
 
 
 def problems(document: dict[str, Any]) -> list[str]:
@@ -84,39 +111,21 @@ def problems(document: dict[str, Any]) -> list[str]:
     found = [f"missing required {name}" for name in ecs["required"] if not has(document, name)]
     if document.get("ecs", {}).get("version") != ecs["ecs_version"]:
         found.append(f"ecs.version is {document.get('ecs', {}).get('version')!r}")
-    for top in document:
-        if top not in ecs["fieldsets"] and top not in ("aws", OUR_NAMESPACE):
-            found.append(f"{top}: not an ECS field set")
+    found += [
+        f"{top}: not an ECS field set"
+        for top in document
+        if top not in ecs["fieldsets"] and top not in ("aws", OUR_NAMESPACE)
+    ]
     for name, value in leaves({k: v for k, v in document.items() if k != OUR_NAMESPACE}):
-        if name.startswith("aws."):
-            kind = ecs["aws_cloudtrail"].get(name)
-            if kind is None:
-                found.append(f"{name}: not a field of Elastic's AWS CloudTrail integration")
-                continue
-            normalize, allowed, object_type = 0, None, None
-        else:
-            row = ecs["fields"].get(name)
-            parent = name.rsplit(".", 1)[0]
-            if row is None and ecs["fields"].get(parent, [None, 0, None, None])[3]:
-                continue  # a key of an object field such as labels.*
-            if row is None:
-                found.append(f"{name}: not an ECS 9.4.0 field")
-                continue
-            kind, normalize, allowed, object_type = row
-        values = value if isinstance(value, list) else [value]
-        if normalize and not isinstance(value, list):
-            found.append(f"{name}: ECS normalizes it to an array")
-        for item in values:
-            if not type_ok(kind, item):
-                found.append(f"{name}: {item!r} is not a {kind}")
-            if allowed and item not in allowed:
-                found.append(f"{name}: {item!r} not in {allowed}")
+        found += field_problems(name, value)
     expected = ecs["category_expected_types"]
     event = document.get("event", {})
-    for category in event.get("category", []):
-        for kind in event.get("type", []):
-            if kind not in expected.get(category, []):
-                found.append(f"event.type {kind!r} is not expected with category {category!r}")
+    found += [
+        f"event.type {kind!r} is not expected with category {category!r}"
+        for category in event.get("category", [])
+        for kind in event.get("type", [])
+        if kind not in expected.get(category, [])
+    ]
     return found
 
 
