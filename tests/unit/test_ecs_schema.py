@@ -6,6 +6,7 @@ event.category / event.type pairs. Our own fields live under `recorder_guard.*`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -66,7 +67,11 @@ def _is_date(value: Any) -> bool:
     return True
 
 
-TYPE_CHECKS = {
+def _any(_: Any) -> bool:
+    return True
+
+
+TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     **dict.fromkeys(STRING_TYPES, lambda v: isinstance(v, str)),
     "date": _is_date,
     "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -98,7 +103,7 @@ def field_problems(name: str, value: Any) -> list[str]:
     if normalize and not isinstance(value, list):
         found.append(f"{name}: ECS normalizes it to an array")
     for item in value if isinstance(value, list) else [value]:
-        if not TYPE_CHECKS.get(kind, lambda _: True)(item):
+        if not TYPE_CHECKS.get(kind, _any)(item):
             found.append(f"{name}: {item!r} is not a {kind}")
         if allowed and item not in allowed:
             found.append(f"{name}: {item!r} not in {allowed}")
