@@ -29,7 +29,14 @@ from recorder_guard.render.chatbot import (
     thread_id,
 )
 from recorder_guard.render.email import field_lines, paragraph, quoted, step_lines
-from recorder_guard.render.escape import email_guard, plain, slack_clip, slack_code, slack_text
+from recorder_guard.render.escape import (
+    email_guard,
+    plain,
+    slack_clip,
+    slack_code,
+    slack_inert,
+    slack_text,
+)
 from recorder_guard.render.subject import clip_subject
 from recorder_guard.render.view import Step
 
@@ -179,14 +186,14 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
         if notice.kind in (OPENED, REMINDER) and not notice.restarted
         else RESOLVED_EMOJI
     )
-    lines = [notice.summary(slack_code, slack_text)]
+    lines = [notice.summary(slack_code, slack_inert)]
     if notice.kind == DIGEST:
         for entry in notice.expected_off[: notice.listed]:
             key = entry.check.key
             lines.append(
                 f"• {slack_code(key.account)} / {slack_code(key.region)} /"
                 f" {slack_code(clip(key.recorder, NAME_LIMIT))}:"
-                f" {slack_text(', '.join(entry.check.problems))}"
+                f" {slack_inert(', '.join(entry.check.problems))}"
                 f" (ExpectedOff {slack_code(entry.pattern)})"
             )
         for region in notice.unchecked[: notice.listed]:
@@ -196,19 +203,19 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
             )
     else:
         lines += [
-            f"*Recorder now:* {slack_text(notice.recorder_now)}",
-            f"*Problems:* {slack_text(notice.problems or 'none')}",
+            f"*Recorder now:* {slack_inert(notice.recorder_now)}",
+            f"*Problems:* {slack_inert(notice.problems or 'none')}",
             f"*Account / region:* {slack_code(notice.account)}"
             + (f" ({slack_code(notice.account_alias)})" if notice.account_alias else "")
             + f" / {slack_code(notice.region)}",
         ]
-        stopped_by = notice.stopped_by(slack_code, slack_text)
+        stopped_by = notice.stopped_by(slack_code, slack_inert)
         if stopped_by:
             lines.append(f"*Stopped by:* {stopped_by}")
         if notice.remediation:
-            lines.append(f"*Auto-restart:* {remediation_text(notice.remediation, slack_text)}")
+            lines.append(f"*Auto-restart:* {remediation_text(notice.remediation, slack_inert)}")
         if notice.episode:
-            lines.append(f"*Episode:* {notice.opened_text(slack_code, slack_text)}")
+            lines.append(f"*Episode:* {notice.opened_text(slack_code, slack_inert)}")
         link = notice.console_link()
         if link:
             lines.append(f"*Links:* <{link}|AWS Config recorder settings>")

@@ -41,7 +41,8 @@ def chat_medium(field_chars: int = DESCRIPTION_MAX) -> Medium:
     return Medium(
         name=slack_code,
         inline=slack_code,
-        prose=slack_text,
+        prose=slack_inert,
+        ours=slack_text,
         value_limit=max(min(1024, field_chars // 4), 16),
     )
 

@@ -43,7 +43,7 @@ def quoted(value: str | None) -> str:
     return text if SIMPLE_TOKEN.fullmatch(text) else '"' + text.replace('"', '\\"') + '"'
 
 
-EMAIL = Medium(name=plain, inline=quoted, prose=plain)
+EMAIL = Medium(name=plain, inline=quoted, prose=plain, ours=plain)
 
 
 def _wrap(value: str, first: str, rest: str) -> list[str]:

@@ -201,8 +201,8 @@ def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
     blocks.append({"type": "section", "fields": fields})
     remediation = _get(document, "recorder_guard.remediation")
     if isinstance(remediation, Mapping):
-        outcome = slack_text(clip(str(remediation.get("outcome")), VALUE_MAX))
-        detail = slack_text(clip(str(remediation.get("detail")), VALUE_MAX))
+        outcome = slack_inert(clip(str(remediation.get("outcome")), VALUE_MAX))
+        detail = slack_inert(clip(str(remediation.get("detail")), VALUE_MAX))
         blocks.append(_section(f"*Auto-restart:* {outcome}: {detail}"))
     steps = _steps(document)
     if steps:

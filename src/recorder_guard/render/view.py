@@ -59,11 +59,13 @@ TRUSTED = frozenset(
 @dataclass(frozen=True)
 class Medium:
     """How one medium escapes: `name` for a value on its own, `inline` for a value inside a
-    sentence, `prose` for our sentences that carry AWS or event text."""
+    sentence, `prose` for text that carries AWS or event words (a recording scope, a state,
+    a caller type), `ours` for text that is only ours."""
 
     name: Escape
     inline: Escape
     prose: Escape
+    ours: Escape  # our own step text
     value_limit: int = 1024  # characters of each raw value kept, before escaping
 
 
@@ -144,7 +146,7 @@ def alert_view(alert: Alert, medium: Medium) -> AlertView:
         event_time=name(alert.event_time),
         event_id=name(alert.event_id),
         steps=tuple(
-            Step(medium.prose(step.text), name(step.command) if step.command else None)
+            Step(medium.ours(step.text), name(step.command) if step.command else None)
             for step in alert.next_steps
         ),
     )
