@@ -4,6 +4,7 @@ every sample event must be exactly what is checked in."""
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 
 from recorder_guard.__main__ import gallery as render_gallery
 from tests.support import EVENTS_DIR, ROOT
@@ -45,7 +46,7 @@ def test_gallery_email_reads_right() -> None:
             after = lines[lines.index("NEXT STEPS") + 1]
             assert after.startswith("  1. "), name
         words = text.split()
-        doubled = [a for a, b in zip(words, words[1:], strict=False) if a.lower() == b.lower()]
+        doubled = [a for a, b in pairwise(words) if a.lower() == b.lower()]
         assert doubled == [], (name, doubled)
         for line in lines:
             assert not line.rstrip().endswith(("arn:aws:sts::111122223333:assumed-role/", "/")), (

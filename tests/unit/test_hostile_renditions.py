@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import fields
 import unicodedata
+from dataclasses import fields
 from typing import Any
 
 import pytest
