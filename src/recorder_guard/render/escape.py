@@ -30,6 +30,7 @@ import unicodedata
 UNKNOWN = "unknown"
 HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
 MENTION = re.compile(r"([@#])(?=\w)")
+AT_MENTION = re.compile(r"@(?=\w)")
 BACKTICK_LOOKALIKE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
 WORD_JOINER = "\u2060"
 # Formatting markers, replaced by look-alikes where they could open or close a span.
@@ -95,10 +96,13 @@ def slack_text(value: str | None) -> str:
 
 def slack_code(value: str | None) -> str:
     """An untrusted value as one inline code span: no bold, italics, strike, links or
-    mentions apply, and nothing inside can close the span early."""
+    mentions apply, and nothing inside can close the span early. A word joiner after `@`
+    keeps even a client that parses `@here` in code from notifying; `#` is left alone, as
+    user agents are full of it (`md/arch#x86_64`)."""
     if value is None or value == "":
         return "_unknown_"
-    return "`" + _entities(plain(value.replace("`", BACKTICK_LOOKALIKE))) + "`"
+    escaped = _entities(plain(value.replace("`", BACKTICK_LOOKALIKE)))
+    return "`" + AT_MENTION.sub("@" + WORD_JOINER, escaped) + "`"
 
 
 def _defang_host(match: re.Match[str]) -> str:
