@@ -14,6 +14,8 @@ from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
 from recorder_guard.domain.detection import ignore_metric
+from recorder_guard.domain.selftest import is_test_event
+from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -52,6 +54,9 @@ def process(
     if alert and alert.remediation:
         name = "Remediation" + alert.remediation.outcome.title().replace("_", "")
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for name, delivery in outcome.outputs.items():
+        if delivery.failed:
+            metrics.add_metric(name=OUTPUT_FAILURE_METRICS[name], unit=MetricUnit.Count, value=1)
     logger.info("alert published", extra=outcome.summary())
     return outcome.summary()
 
@@ -66,7 +71,13 @@ def handler(
         run = process
         dynamodb = current.dynamodb
         table = current.settings.state_table
-        if current.settings.idempotency and dynamodb and table and event_id(event):
+        if (
+            current.settings.idempotency
+            and dynamodb
+            and table
+            and event_id(event)
+            and not is_test_event(event)  # a test alert stores nothing
+        ):
             run = make_idempotent(process, dynamodb, table, context)
         summary = run(
             event=event,

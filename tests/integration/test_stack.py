@@ -105,7 +105,10 @@ def test_sam_build(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     code = build / FUNCTION
     assert (code / "recorder_guard" / "app.py").is_file()
-    assert len(list((code / "recorder_guard" / "rules").glob("*.json"))) == 3
+    shipped = code / "recorder_guard" / "rules"
+    catalogue = ROOT / "src" / "recorder_guard" / "rules"
+    assert {p.name for p in shipped.glob("*.json")} == {p.name for p in catalogue.glob("*.json")}
+    assert (shipped / "mitre" / "attack-v18-to-v19.json").is_file()
     assert (code / "aws_lambda_powertools").is_dir()
     assert not (code / "boto3").exists()  # the runtime provides it
     # Lambda cannot write bytecode into its read-only code directory: we ship it (src/Makefile)
@@ -227,8 +230,8 @@ def test_idempotency_permissions_are_exactly_what_the_code_declares() -> None:
 
 def test_alarms_reach_the_operator_topic() -> None:
     resources = load_template()["Resources"]
-    alarms = {
-        (r["Properties"]["Namespace"], r["Properties"]["MetricName"]): r
+    alarms = {  # a metric-math alarm (no Namespace) is keyed by its expression's label
+        (r["Properties"].get("Namespace", "math"), r["Properties"].get("MetricName", str(r))): r
         for r in resources.values()
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }

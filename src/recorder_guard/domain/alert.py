@@ -138,6 +138,7 @@ class Alert:
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
     account_alias: str | None = None
+    test: bool = False  # a `doctor --send-test` alert: every rendition says TEST
 
     @property
     def escalated(self) -> bool:
@@ -208,7 +209,7 @@ class Alert:
     @property
     def title(self) -> str:
         """Untrusted parts: the target, account and region; renderers escape them."""
-        return (
+        return ("TEST: " if self.test else "") + (
             f"{self.headline}: {self.target} in {self.account_id or 'unknown account'}"
             f" / {self.region or 'unknown region'}"
         )
@@ -261,7 +262,8 @@ class Alert:
                 "cloud.region": self.region,
                 "labels.schema_version": SCHEMA_VERSION,
                 "labels.partition": self.partition,
-                "tags": list(self.rule.tags),
+                "tags": [*self.rule.tags, *(["test"] if self.test else [])],
+                "labels.test": "true" if self.test else None,
             }
         )
         doc = ecs_document(flat, self.rule)
@@ -275,6 +277,7 @@ class Alert:
         doc["recorder_guard"] = {
             "schema_version": SCHEMA_VERSION,
             "severity": self.rule.severity,
+            "attack": self.rule.attack_to_ecs(),
             "detection_delay_seconds": self.delay_seconds,
             "recorder": {
                 "name": self.recorder_name,
@@ -301,6 +304,8 @@ class Alert:
             "next_steps": [step.as_text() for step in self.next_steps],
             "steps": [{"text": step.text, "command": step.command} for step in self.next_steps],
         }
+        if self.test:
+            doc["recorder_guard"]["test"] = True
         return doc
 
 
@@ -455,13 +460,17 @@ def next_steps(
     partition: str,
     restarted: bool = False,
     actor: Actor | None = None,
+    service_principal: str | None = None,
 ) -> tuple[NextStep, ...]:
     """The rule's triage steps for this action, after a restart or not, with the step that
     fits the caller after the rule's "ask the caller" step; commands are copy-paste ready
-    (shell-quoted)."""
-    if is_service_linked_recorder(recorder) or is_service_linked_recorder(resource):
+    (shell-quoted). A rule written for customer recorders gives way to the service-linked
+    steps."""
+    linked = is_service_linked_recorder(recorder) or is_service_linked_recorder(resource)
+    if linked and not rule.service_linked:
         return SERVICE_LINKED_STEPS
     values = {
+        "service_principal": shlex.quote(service_principal or "SERVICE-PRINCIPAL"),
         "recorder": shlex.quote(recorder or "default"),
         "resource": shlex.quote(resource or recorder or "default"),
         "account": shlex.quote(account or "ACCOUNT-ID"),
@@ -584,6 +593,7 @@ def build_alert(
             partition=partition,
             restarted=bool(remediation and remediation.outcome == RESTARTED),
             actor=actor,
+            service_principal=_opt(record.service_principal),
         ),
         remediation=remediation,
         account_alias=_opt(account_alias),

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from recorder_guard.domain.alert import LINK_LABELS, Alert
+from recorder_guard.domain.selftest import TEST_BANNER
 from recorder_guard.render.escape import plain, slack_clip, slack_code, slack_inert, slack_text
 from recorder_guard.render.view import Medium, Step, alert_view
 
@@ -71,6 +72,8 @@ def _description(alert: Alert, medium: Medium) -> str:
         lines.insert(5, f"*Auto-restart:* {view.remediation}")
     if alert.escalated:
         lines.insert(0, ESCALATION_LINE)
+    if alert.test:
+        lines.insert(0, f"*{slack_text(TEST_BANNER)}*")
     if view.access_key:
         lines.append(f"*Access key:* {view.access_key}")
     lines += [
@@ -141,7 +144,7 @@ def render_chatbot(alert: Alert, field_chars: int = DESCRIPTION_MAX) -> dict[str
     medium = chat_medium(field_chars)
     view = alert_view(alert, medium)
     emoji = RESTARTED_EMOJI if alert.restarted else SEVERITY_EMOJI[alert.severity]
-    escalated = "ESCALATED " if alert.escalated else ""
+    escalated = "TEST " if alert.test else ("ESCALATED " if alert.escalated else "")
     title = (
         f"{emoji} {escalated}{slack_text(alert.headline)}: {view.target}"
         f" in {view.account} / {view.region}"
@@ -151,9 +154,7 @@ def render_chatbot(alert: Alert, field_chars: int = DESCRIPTION_MAX) -> dict[str
         inert(alert.action, KEYWORD_MAX),
         "account " + inert(alert.account_id, KEYWORD_MAX),
         inert(alert.region or "unknown region", KEYWORD_MAX),
-        *dict.fromkeys(t.tactic.id for t in alert.rule.threats),
-        *dict.fromkeys(t.technique.id for t in alert.rule.threats),
-        *(s.id for t in alert.rule.threats for s in t.subtechniques),
+        *alert.rule.attack_ids(),
     ]
     if alert.restarted:
         keywords.insert(1, "restarted")

@@ -14,6 +14,7 @@ import textwrap
 
 from recorder_guard import __version__
 from recorder_guard.domain.alert import LINK_LABELS, Alert, duration_text
+from recorder_guard.domain.selftest import TEST_BANNER
 from recorder_guard.render.escape import email_guard, plain
 from recorder_guard.render.view import Medium, Step, alert_view
 
@@ -84,7 +85,9 @@ def render_email(alert: Alert) -> str:
     actor = alert.actor
     rule = alert.rule
     escalation = [*paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
+    banner = [*paragraph(TEST_BANNER, indent=""), ""] if alert.test else []
     lines = [
+        *banner,
         f"{alert.headline.upper()} - {alert.severity.upper()} severity,"
         f" risk score {rule.risk_score}",
         "",

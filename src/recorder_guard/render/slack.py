@@ -106,7 +106,10 @@ def _event_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
         _field("User agent", slack_code(_text(document, "user_agent.original"))),
         _field(
             "MITRE ATT&amp;CK",
-            slack_text(", ".join(str(s) for s in subtechniques) if subtechniques else None),
+            slack_text(
+                _text(document, "recorder_guard.attack.summary")
+                or (", ".join(str(s) for s in subtechniques) if subtechniques else None)
+            ),
         ),
         _field("Event time", slack_code(_text(document, "event.start"))),
     ][:FIELDS_MAX]
@@ -182,6 +185,8 @@ def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
     restarted = _get(document, "recorder_guard.remediation.outcome") == "restarted"
     state = "ESCALATED: " if escalated else ""
     header = f"{emoji} {state}{plain(rule)}" + (", restarted" if restarted else "")
+    if _get(document, "recorder_guard.test") is True:
+        header = f"🧪 TEST: {plain(rule)}"
     notice = _text(document, "recorder_guard.notice")
     if notice in NOTICE_HEADERS:
         header = f"{NOTICE_HEADERS[notice]} {plain(rule)}"
