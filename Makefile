@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive doctor lock clean sam-local
+.PHONY: help demo gallery test rules-check lint typecheck template-check build bench invoke redrive doctor lock clean sam-local
 
 # `make help` prints every target from its `##` comment, so the list cannot drift.
 help: ## this list
@@ -35,6 +35,9 @@ $(BIN)/.installed: requirements-dev.txt constraints.txt src/requirements.txt
 
 demo: $(BIN)/.installed ## every file in events/, then the backstop, against an embedded AWS (moto), then a summary
 	$(call recorder_guard,demo events)
+
+gallery: $(BIN)/.installed ## regenerate docs/alerts/: every sample event's alert in every format
+	$(call recorder_guard,gallery docs/alerts)
 
 invoke: $(BIN)/.installed ## one event through the local runner: EVENT=events/...json [ARGS=--json]
 	$(call recorder_guard,invoke $(EVENT) $(ARGS))

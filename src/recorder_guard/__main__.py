@@ -7,6 +7,7 @@
     python -m recorder_guard demo [FOLDER] [--auto-restart [--dry-run] [--exempt ...]]
     python -m recorder_guard backstop [--json] [--verbose]
     python -m recorder_guard patterns
+    python -m recorder_guard gallery [FOLDER]
     python -m recorder_guard redrive --queue-url URL --function NAME [--dry-run] [--limit N]
     python -m recorder_guard doctor --stack NAME [--region R ...] [--json] [--send-test]
                              [--member-role [NAME] --accounts A,B | --stack-set NAME]
@@ -71,16 +72,17 @@ def load_event(path: str) -> object:
 
 
 def run(path: str, *, verbose: bool, args: argparse.Namespace) -> dict[str, Any]:
-    from recorder_guard.local import LocalOptions, invoke  # noqa: PLC0415 - moto only when used
+    """The event through the handler at the event's own clock (`local.event_clock`)."""
+    from recorder_guard.local import LocalOptions, event_clock, invoke  # noqa: PLC0415
 
     options = LocalOptions(
-        auto_restart=args.auto_restart,
-        remediation_mode="dry_run" if args.dry_run else "enforce",
-        exempt_principal_arns=args.exempt or "",
+        auto_restart=getattr(args, "auto_restart", False),
+        remediation_mode="dry_run" if getattr(args, "dry_run", False) else "enforce",
+        exempt_principal_arns=getattr(args, "exempt", "") or "",
     )
     event = load_event(path)
     try:
-        return invoke(event, verbose=verbose, options=options)
+        return invoke(event, verbose=verbose, options=options, now=event_clock(event))
     except MalformedEventError as error:
         raise CliError(f"rejected {path}: {error}", EXIT_REJECTED) from error
 
@@ -103,7 +105,11 @@ def rendition(request: dict[str, Any], form: str) -> str:
 
 
 def human_report(path: str, result: dict[str, Any]) -> str:
-    lines = [f"== {path}", f"outcome: {result['outcome']} ({result['reason']})"]
+    lines = [
+        f"== {path}",
+        "clock: the event's time + 150 s (a sample replayed as if just delivered)",
+        f"outcome: {result['outcome']} ({result['reason']})",
+    ]
     for request in result["published"]:
         message = json.loads(request["Message"])
         chat = json.loads(message["https"])
@@ -232,6 +238,54 @@ def command_demo(args: argparse.Namespace) -> int:
     runs = print_backstop_runs(verbose=False)
     print(demo_summary(results, runs))
     return EXIT_ALERTED
+
+
+GALLERY_FORMS = {
+    "subject.txt": "subject",
+    "email.txt": "email",
+    "chat.json": "chatbot",
+    "slack.json": "slack",
+}
+# Samples also shown after a verified auto-restart: the alert's words change with it.
+GALLERY_RESTARTED = ("stop_recorder_assumed_role.json",)
+
+
+def gallery(folder: str) -> dict[str, str]:
+    """file name -> content: every sample event's alert in every format, at the event's own
+    clock, so the output depends on the code and the samples only."""
+    files: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        variants = [("", False)]
+        if path.name in GALLERY_RESTARTED:
+            variants.append((".restarted", True))
+        for suffix, restart in variants:
+            args = argparse.Namespace(auto_restart=restart)
+            result = run(str(path), verbose=False, args=args)
+            stem = path.stem + suffix
+            if not result["published"]:
+                files[f"{stem}.ignored.txt"] = f"ignored ({result['reason']})\n"
+                continue
+            request = result["published"][0]
+            for extension, form in GALLERY_FORMS.items():
+                text = request["Subject"] if form == "subject" else rendition(request, form)
+                if form == "email":
+                    text = json.loads(request["Message"])["email"]
+                files[f"{stem}.{extension}"] = text.rstrip("\n") + "\n"
+    return files
+
+
+def command_gallery(args: argparse.Namespace) -> int:
+    """Write the gallery (docs/alerts/); files no sample produces any more are removed."""
+    target = Path(args.output)
+    target.mkdir(parents=True, exist_ok=True)
+    files = gallery(args.events)
+    for stale in target.iterdir():
+        if stale.is_file() and stale.name not in files and stale.name != "README.md":
+            stale.unlink()
+    for name, text in files.items():
+        (target / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} files to {target}", file=sys.stderr)
+    return 0
 
 
 def command_backstop(args: argparse.Namespace) -> int:
@@ -508,6 +562,9 @@ def parser() -> argparse.ArgumentParser:
     backstop_cmd.add_argument("--json", action="store_true", help="print one JSON array")
     backstop_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
     command("patterns", "print each rule's EventBridge pattern as JSON")
+    gallery_cmd = command("gallery", "every sample event's alert in every format, into a folder")
+    gallery_cmd.add_argument("output", nargs="?", default="docs/alerts")
+    gallery_cmd.add_argument("--events", default="events", help="folder of sample events")
     redrive_cmd = command(
         "redrive", "send dead-letter events back to the deployed function (real AWS)"
     )
@@ -526,6 +583,7 @@ COMMANDS = {
     "demo": command_demo,
     "backstop": command_backstop,
     "patterns": command_patterns,
+    "gallery": command_gallery,
     "redrive": run_redrive,
     "doctor": command_doctor,
 }

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.detection import ignore_metric
 from recorder_guard.domain.selftest import is_test_event
 from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
@@ -28,12 +29,20 @@ def runtime() -> Runtime:
     return Runtime(settings=Settings.from_env())
 
 
-def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, Any]:
+def process(
+    *, event: Any, runtime: Runtime, seconds_left: float, now: datetime | None = None
+) -> dict[str, Any]:
     """One event to its summary, with its metrics and log line. With idempotency on this runs
-    once per CloudTrail eventID; a repeat returns the stored summary instead."""
-    outcome = respond(event, runtime, now=datetime.now(UTC), seconds_left=seconds_left)
+    once per CloudTrail eventID; a repeat returns the stored summary instead. `now` is the
+    local runner's fixed clock; Lambda never passes it."""
+    moment = now or datetime.now(UTC)
+    outcome = respond(event, runtime, now=moment, seconds_left=seconds_left)
     if outcome.outcome == "ignored":
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
+        if outcome.ignored_code:
+            metrics.add_metric(
+                name=ignore_metric(outcome.ignored_code), unit=MetricUnit.Count, value=1
+            )
         logger.info("ignored", extra={"reason": outcome.reason, "code": outcome.ignored_code})
         return outcome.summary()
     metrics.add_metric(name="Alerts", unit=MetricUnit.Count, value=1)
@@ -54,7 +63,9 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any], context: LambdaContext, now: datetime | None = None
+) -> dict[str, Any]:
     try:
         current = runtime()
         run = process
@@ -72,6 +83,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             event=event,
             runtime=current,
             seconds_left=context.get_remaining_time_in_millis() / 1000,
+            now=now,
         )
     except MalformedEventError as error:
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)

@@ -130,10 +130,35 @@ def route_logs(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
 
 
+# CloudTrail delivers a management event to EventBridge within minutes ("on a best effort
+# basis", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html);
+# a sample is replayed as if it arrived this long after its call.
+SAMPLE_DELAY = timedelta(seconds=150)
+
+
+def event_clock(event: object) -> datetime | None:
+    """The clock a sample is replayed at: the event's own `time` plus SAMPLE_DELAY, so the
+    delay an alert shows is a realistic one, not the months since the sample was written.
+    None when the event has no usable time."""
+    moment = event.get("time") if isinstance(event, dict) else None
+    if not isinstance(moment, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)) + SAMPLE_DELAY
+
+
 def invoke(
-    event: object, *, verbose: bool = False, options: LocalOptions | None = None
+    event: object,
+    *,
+    verbose: bool = False,
+    options: LocalOptions | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run the Lambda handler once inside `embedded_aws()`; returns the contract's object."""
+    """Run the Lambda handler once inside `embedded_aws()`; returns the contract's object.
+    `now` fixes the handler's clock (the CLI passes `event_clock`)."""
     route_logs(verbose)
     # EMF metrics are printed to stdout by Powertools: shown on stderr with --verbose only.
     metrics_sink = sys.stderr if verbose else io.StringIO()
@@ -141,7 +166,7 @@ def invoke(
         app.runtime.cache_clear()
         try:
             with redirect_stdout(metrics_sink):
-                summary = app.handler(event, LocalContext())
+                summary = app.handler(event, LocalContext(), now)
         finally:
             app.runtime.cache_clear()
     return {
@@ -168,7 +193,9 @@ def backstop_scenario(*, verbose: bool = False) -> list[dict[str, Any]]:
     from recorder_guard.flows.backstop import Backstop  # noqa: PLC0415
 
     route_logs(verbose)
-    start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    # moto stamps recorder start times with the real clock, so the scenario starts now:
+    # a fixed date in the past would show a "Last started" after the resolution.
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
     runs = []
     with embedded_aws(LocalOptions()) as published:
         os.environ["BACKSTOP"] = "true"

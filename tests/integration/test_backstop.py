@@ -138,7 +138,7 @@ def test_a_stopped_recorder_is_alerted_once_and_resolved_once(account: Account) 
         f"[RESOLVED] Config recorder recording again: default in {ACCOUNT} {REGION}"
     )
     assert resolved["recorder_guard"]["episode"]["lasted"] == "30 min"
-    assert resolved["event"]["type"] == ["end"]
+    assert resolved["event"]["type"] == ["change"]  # ECS: configuration pairs with change
     assert run(T0 + timedelta(minutes=60))["published"] == {}
     assert account.notices() == []
 

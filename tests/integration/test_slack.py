@@ -96,7 +96,11 @@ def test_an_alert_becomes_one_block_kit_message(slack: FakeSlack) -> None:
     blocks = message["blocks"]
     assert blocks[0] == {
         "type": "header",
-        "text": {"type": "plain_text", "text": "🟠 AWS Configuration Recorder Stopped"},
+        "text": {
+            "type": "plain_text",
+            "text": "🟠 AWS Configuration Recorder Stopped",
+            "emoji": True,
+        },
     }
     text = json.dumps(message)
     for expected in (

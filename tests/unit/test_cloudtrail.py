@@ -52,11 +52,12 @@ def test_assumed_role_maps_to_ecs(assumed_role_event: dict[str, Any]) -> None:
     assert fields["event.dataset"] == "aws.cloudtrail"
     assert fields["cloud.account.id"] == "111122223333"
     assert fields["cloud.region"] == "us-east-1"
-    assert fields["user.name"] == "jane.doe"
+    # As Elastic's integration maps it: an assumed role's user.name is the role's name.
+    assert fields["user.name"] == "PlatformAdmin"
     assert fields["source.ip"] == "203.0.113.24"
     issuer = "aws.cloudtrail.user_identity.session_context.session_issuer."
     assert fields[issuer + "arn"] == "arn:aws:iam::111122223333:role/PlatformAdmin"
-    assert fields["aws.cloudtrail.user_identity.session_context.mfa_authenticated"] is False
+    assert fields["aws.cloudtrail.user_identity.session_context.mfa_authenticated"] == "false"
     nested = nest(fields)
     assert nested["event"]["action"] == "StopConfigurationRecorder"
     assert nested["aws"]["cloudtrail"]["user_identity"]["type"] == "AssumedRole"

@@ -11,7 +11,7 @@ import pytest
 from recorder_guard.aws.publish import build_publish_request
 from recorder_guard.domain.alert import build_alert
 from recorder_guard.domain.cloudtrail import parse_event
-from recorder_guard.domain.detection import Detection, Ignored, detect
+from recorder_guard.domain.detection import IGNORE_CODES, Detection, Ignored, detect, ignore_metric
 from recorder_guard.domain.rules import enabled_rules, load_rules
 from tests.conftest import DETECTED_AT
 from tests.support import corpus_events, sample_events, sample_expectations
@@ -307,6 +307,21 @@ def test_disabled_rules_do_not_alert(assumed_role_event: dict[str, Any]) -> None
     result = detect(parse_event(event), only_stop)
     assert isinstance(result, Ignored)
     assert result.code == "not_action"
+
+
+def test_a_recorder_change_that_narrows_nothing_says_so() -> None:
+    """Watched by the narrowing rule, so not `not_action`: the rule's own reason and code."""
+    event = copy.deepcopy(sample_events()["put_recorder_exclude_iam_types.json"])
+    event["detail"]["requestParameters"]["configurationRecorder"]["recordingGroup"] = {
+        "allSupported": True
+    }
+    event["detail"]["requestParameters"]["configurationRecorder"].pop("recordingMode", None)
+    result = detect(parse_event(event), load_rules())
+    assert isinstance(result, Ignored)
+    assert result.code == "does_not_narrow"
+    assert result.reason.startswith("PutConfigurationRecorder does not narrow recording")
+    assert result.code in IGNORE_CODES
+    assert ignore_metric(result.code) == "IgnoredDoesNotNarrow"
 
 
 # --- service-linked recorders ---------------------------------------------------------------

@@ -99,7 +99,9 @@ def render_message(alert: Alert, level: ShrinkLevel) -> str:
     if original is not None:
         document["event"]["original"] = original
     ecs = _compact(document)
-    chat = _compact(clip_strings(render_chatbot(alert), level.chat_field_chars))
+    # Clipped inside the renderer, before escaping: cutting escaped text could split an
+    # entity or leave a code span open.
+    chat = _compact(render_chatbot(alert, level.chat_field_chars))
     email = clip_bytes(render_email(alert), level.email_bytes)
     per_protocol = dict.fromkeys(CHAT_PROTOCOLS, chat)
     per_protocol["email"] = email

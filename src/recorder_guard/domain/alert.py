@@ -19,6 +19,7 @@ from recorder_guard.domain.remediation import RESTARTED, RemediationResult
 from recorder_guard.domain.rules import Rule
 
 SCHEMA_VERSION = "1.0"
+ECS_VERSION = "9.4.0"  # the ECS release the documents are checked against (tests/data/ecs)
 FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
 PARAMETERS_LIMIT = 400  # characters of request parameters quoted in summaries
 ORIGINAL_RECORD_LIMIT = 32 * 1024  # characters of the raw CloudTrail record kept in event.original
@@ -37,6 +38,46 @@ LINK_LABELS = {
     "cloudtrail_event": "This CloudTrail event",
     "iam_principal": "IAM principal",
 }
+
+
+# What each action takes away, in the reader's words: an alert names what was lost, not a
+# generic "recorder stopped". `{scope}` is the narrowing rule's escaped evidence.
+LOSSES = {
+    "StopConfigurationRecorder": "recording: resource changes are not recorded until it is"
+    " started again",
+    "DeleteConfigurationRecorder": "the recorder and its settings: nothing is recorded in this"
+    " region until it is recreated and started",
+    "DeleteServiceLinkedConfigurationRecorder": "the service-linked recorder: its service no"
+    " longer records here",
+    "DeleteDeliveryChannel": "the delivery channel: configuration history and snapshots are no"
+    " longer delivered, and the recorder cannot record without one",
+    "DeleteConfigRule": "the Config rule and its evaluation results",
+    "DeleteOrganizationConfigRule": "the organization Config rule in every member account",
+    "DeleteConformancePack": "the conformance pack, its rules and their evaluation results",
+    "DeleteOrganizationConformancePack": "the organization conformance pack in every member"
+    " account",
+    "DeleteConfigurationAggregator": "the aggregated multi-account, multi-region view",
+    "DeleteRemediationConfiguration": "automatic remediation for the rule's noncompliant resources",
+    "DeleteRetentionConfiguration": "your retention period: history falls back to AWS Config's"
+    " default",
+    "PutConfigurationRecorder": "recording of part of the resources ({scope})",
+    "DisassociateResourceTypes": "recording of part of the resources ({scope})",
+}
+RESOURCE_KINDS = {
+    "DeleteDeliveryChannel": "Delivery channel",
+    "DeleteConfigRule": "Config rule",
+    "DeleteOrganizationConfigRule": "Organization rule",
+    "DeleteConformancePack": "Conformance pack",
+    "DeleteOrganizationConformancePack": "Organization pack",
+    "DeleteConfigurationAggregator": "Aggregator",
+    "DeleteRemediationConfiguration": "Remediation for",
+    "DeleteRetentionConfiguration": "Retention config",
+}
+RESTARTED_STORY = (
+    "The AWS Config configuration recorder {recorder} in account {account}, region {region},"
+    " was stopped ({action} succeeded) and recorder-guard restarted it{off}: it records again."
+    " Resource changes made while it was stopped are not in Config history."
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +104,8 @@ class Actor:
     access_key_id: str | None
     session_issuer_arn: str | None
     session_issuer_type: str | None
+    session_issuer_name: str | None
+    session_name: str | None
     mfa_authenticated: bool | None
     console_session: bool | None
     invoked_by: str | None
@@ -102,9 +145,14 @@ class Alert:
         return bool(self.remediation and self.remediation.escalated)
 
     @property
+    def restarted(self) -> bool:
+        """recorder-guard restarted the recorder and verified it records."""
+        return bool(self.remediation and self.remediation.outcome == RESTARTED)
+
+    @property
     def recording_now(self) -> bool | None:
         """After our own verified restart the recorder is recording, whatever it was before."""
-        if self.remediation and self.remediation.outcome == RESTARTED:
+        if self.restarted:
             return True
         return self.recorder_status.recording
 
@@ -112,7 +160,7 @@ class Alert:
     def recorder_now(self) -> str:
         """The recorder's state when the alert leaves, in the words of this rule's story."""
         status = self.recorder_status
-        if self.remediation and self.remediation.outcome == RESTARTED:
+        if self.restarted:
             return "recording again (restarted and verified by recorder-guard)"
         if status.recording is None:
             return status.summary
@@ -122,7 +170,17 @@ class Alert:
                 if status.recording
                 else "still stopped"
             )
-        return "recording" if status.recording else "not recording"
+        state = "recording" if status.recording else "not recording"
+        if status.name and status.name != self.recorder_name:
+            return f"{state} (recorder {status.name})"
+        return state
+
+    @property
+    def stopped_for(self) -> str:
+        """` after at least 2 min`: from the call to the alert, a lower bound on the gap."""
+        if self.delay_seconds is None or self.delay_seconds < 1:
+            return ""
+        return f" after at least {duration_text(self.delay_seconds)}"
 
     @property
     def severity(self) -> str:
@@ -131,6 +189,16 @@ class Alert:
     @property
     def service_linked(self) -> bool:
         return is_service_linked_recorder(self.recorder_name)
+
+    @property
+    def resource_kind(self) -> str:
+        """What the call acted on, as a label: `Recorder`, `Delivery channel`, ..."""
+        return RESOURCE_KINDS.get(self.action, "Recorder")
+
+    @property
+    def headline(self) -> str:
+        """The rule's name, and what recorder-guard did about it when that changes the story."""
+        return f"{self.rule.name}, restarted" if self.restarted else self.rule.name
 
     @property
     def target(self) -> str:
@@ -142,21 +210,31 @@ class Alert:
     def title(self) -> str:
         """Untrusted parts: the target, account and region; renderers escape them."""
         return ("TEST: " if self.test else "") + (
-            f"{self.rule.name}: {self.target} in {self.account_id or 'unknown account'}"
+            f"{self.headline}: {self.target} in {self.account_id or 'unknown account'}"
             f" / {self.region or 'unknown region'}"
         )
 
     def summary(self, name: Callable[[str | None], str], prose: Callable[[str | None], str]) -> str:
-        """The rule's one-paragraph story: names pass through `name`, the described recording
-        scope through `prose`; both escape for the format they land in."""
-        return self.rule.summary.format(
+        """The rule's one-paragraph story (or the restart's): names pass through `name`, the
+        described recording scope through `prose`; both escape for the format they land in."""
+        template = RESTARTED_STORY if self.restarted else self.rule.summary
+        return template.format(
             recorder=name(self.recorder_name),
             resource=name(self.resource_name or self.recorder_name),
             action=name(self.action),
             account=name(self.account_id),
             region=name(self.region),
             scope=prose(self.scope),
+            off=self.stopped_for,
         )
+
+    def lost(self, prose: Callable[[str | None], str]) -> str:
+        """What this call took away; the narrowing scope is event-supplied, so escaped."""
+        if self.restarted:
+            gap = self.stopped_for.replace(" after ", "", 1)
+            return "recording between the stop and the restart" + (f" ({gap})" if gap else "")
+        loss = LOSSES.get(self.action, self.rule.description)
+        return loss.format(scope=prose(self.scope)) if "{scope}" in loss else loss
 
     def to_document(self, original_limit: int = ORIGINAL_RECORD_LIMIT) -> dict[str, Any]:
         """The ECS alert document; `original_limit` bounds event.original (notify shrinks it)."""
@@ -165,16 +243,20 @@ class Alert:
         flat.update(
             {
                 "@timestamp": detected,
+                "ecs.version": ECS_VERSION,
                 "message": self.title,
                 "event.kind": "alert",
+                # ECS's expected pairs: configuration with change or deletion.
                 "event.category": ["configuration"],
-                "event.type": ["change"],
+                "event.type": ["deletion"] if self.action.startswith("Delete") else ["change"],
                 "event.module": "aws",
                 "event.created": detected,
                 "event.start": self.event_time,
                 "event.risk_score": self.rule.risk_score,
                 "event.severity": SEVERITY_NUMBER[self.rule.severity],
-                "event.original": clip(self.original_record, original_limit),
+                "event.original": clip(self.original_record, original_limit)
+                if original_limit
+                else None,
                 "cloud.account.id": self.account_id,
                 "cloud.account.name": self.account_alias,
                 "cloud.region": self.region,
@@ -185,7 +267,8 @@ class Alert:
             }
         )
         doc = ecs_document(flat, self.rule)
-        related_users = [v for v in (self.actor.user_name, self.actor.display_name) if v]
+        actor = self.actor
+        related_users = [v for v in (actor.user_name, actor.session_name, actor.display_name) if v]
         related = {
             "user": sorted(set(related_users)),
             "ip": [self.source_ip] if self.source_ip else [],
@@ -200,17 +283,26 @@ class Alert:
                 "name": self.recorder_name,
                 "resource": self.resource_name,
                 "service_linked": self.service_linked,
+                "resource_kind": self.resource_kind,
+                "state": self.recorder_now,
                 "status": self.recorder_status.to_ecs(),
                 "recording_now": self.recording_now,
             },
             "actor": {
+                # CloudTrail fields Elastic's integration does not define live here.
                 "display_name": self.actor.display_name,
+                "session_name": self.actor.session_name,
+                "account_id": self.actor.account_id,
+                "source_identity": self.actor.source_identity,
                 "mfa_authenticated": self.actor.mfa_authenticated,
                 "console_session": self.actor.console_session,
+                "session_issuer_name": self.actor.session_issuer_name,
             },
+            "lost": self.lost(str),
             "remediation": self.remediation.to_dict() if self.remediation else None,
             "console_links": self.console_links,
             "next_steps": [step.as_text() for step in self.next_steps],
+            "steps": [{"text": step.text, "command": step.command} for step in self.next_steps],
         }
         if self.test:
             doc["recorder_guard"]["test"] = True
@@ -223,6 +315,16 @@ def ecs_document(flat: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
     doc["rule"] = rule.to_ecs()
     doc["threat"] = rule.threat_to_ecs()
     return doc
+
+
+def duration_text(seconds: float) -> str:
+    """`4.0 s`, `12 min`, `3 h 5 min`: a delay or a gap, for people."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def remediation_text(result: RemediationResult, escape: Callable[[str], str]) -> str:
@@ -278,6 +380,79 @@ SERVICE_LINKED_STEPS = (
 )
 
 
+IDENTITY_CENTER_ROLE = "AWSReservedSSO_"
+
+
+def _iam_user_step(actor: Actor) -> NextStep:
+    user = shlex.quote(actor.user_name or "USER-NAME")
+    if actor.access_key_id:
+        command = (
+            f"aws iam update-access-key --user-name {user}"
+            f" --access-key-id {shlex.quote(actor.access_key_id)} --status Inactive"
+        )
+    else:
+        command = f"aws iam list-access-keys --user-name {user}"
+    return NextStep(
+        "If it was not planned, treat this IAM user's long-term credentials as compromised:"
+        " deactivate its access keys (the command below does the one used here), check its"
+        " MFA devices and console password, and look for keys or users it created.",
+        command,
+    )
+
+
+ACTOR_STEPS = {
+    "Root": NextStep(
+        "The root user made this call. If it was not planned: change the root password,"
+        " check the root MFA device and who holds the root credentials, and delete any root"
+        " access keys (the account should have none; 1 below means it has):",
+        "aws iam get-account-summary --query SummaryMap.AccountAccessKeysPresent",
+    ),
+    "IdentityCenterUser": NextStep(
+        "The caller signed in through IAM Identity Center. If it was not planned: disable"
+        " the user in Identity Center, then revoke the permission set role's active sessions"
+        " (IAM console, the role, Revoke active sessions); until then they last up to the"
+        " permission set's session duration."
+    ),
+    "AssumedRole": NextStep(
+        "If it was not planned, revoke the role's active sessions (IAM console, the role,"
+        " Revoke active sessions: every session issued before now is denied) and find who"
+        " assumed it: the AssumeRole call for this session name in CloudTrail."
+    ),
+    "FederatedUser": NextStep(
+        "The caller used GetFederationToken credentials of an IAM user. They cannot be"
+        " revoked one by one: if it was not planned, deactivate the issuing user's access"
+        " keys or deny that user, which also denies its federated sessions."
+    ),
+    "AWSService": NextStep(
+        "An AWS service made this call on the account's behalf: find which service"
+        " configuration or automation asked for it (the Invoked by value) and who changed"
+        " that configuration."
+    ),
+    "AWSAccount": NextStep(
+        "Another AWS account made this call: check which account it was (Principal ARN) and"
+        " which resource or role policy lets it."
+    ),
+}
+UNKNOWN_ACTOR_STEP = NextStep(
+    "If it was not planned, treat the caller's credentials as compromised and revoke them."
+)
+
+
+def actor_step(actor: Actor | None) -> NextStep | None:
+    """What to do about the caller if the call was not planned: it depends on what kind of
+    principal made it (CloudTrail userIdentity.type,
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+    Step text is ours; event values appear only in shell-quoted commands."""
+    if actor is None:
+        return None
+    if actor.type == "IAMUser":
+        return _iam_user_step(actor)
+    kind = actor.type or ""
+    if (actor.session_issuer_name or "").startswith(IDENTITY_CENTER_ROLE):
+        kind = "IdentityCenterUser"
+    return ACTOR_STEPS.get(kind, UNKNOWN_ACTOR_STEP)
+
+
 def next_steps(
     rule: Rule,
     *,
@@ -287,10 +462,14 @@ def next_steps(
     account: str | None,
     region: str | None,
     partition: str,
+    restarted: bool = False,
+    actor: Actor | None = None,
     service_principal: str | None = None,
 ) -> tuple[NextStep, ...]:
-    """The rule's triage steps for this action; commands are copy-paste ready (shell-quoted).
-    A rule written for customer recorders gives way to the service-linked steps."""
+    """The rule's triage steps for this action, after a restart or not, with the step that
+    fits the caller after the rule's "ask the caller" step; commands are copy-paste ready
+    (shell-quoted). A rule written for customer recorders gives way to the service-linked
+    steps."""
     linked = is_service_linked_recorder(recorder) or is_service_linked_recorder(resource)
     if linked and not rule.service_linked:
         return SERVICE_LINKED_STEPS
@@ -302,11 +481,17 @@ def next_steps(
         "partition": partition,
         "region_flag": f" --region {region}" if region and REGION_PATTERN.match(region) else "",
     }
-    return tuple(
+    state = "restarted" if restarted else "not_restarted"
+    steps = [
         NextStep(step.text, step.command.format(**values) if step.command else None)
         for step in rule.next_steps
-        if not step.actions or action in step.actions
-    )
+        if (not step.actions or action in step.actions) and step.when in (None, state)
+    ]
+    extra = actor_step(actor)
+    if extra is not None:
+        asks = [i for i, step in enumerate(steps) if step.text.startswith("Ask the caller")]
+        steps.insert(asks[0] + 1 if asks else len(steps), extra)
+    return tuple(steps)
 
 
 def _names(value: Any) -> str:
@@ -360,10 +545,12 @@ def build_alert(
         arn=_opt(identity.arn),
         principal_id=_opt(identity.principal_id),
         account_id=_opt(identity.account_id),
-        user_name=_opt(identity.user_name or identity.session_name),
+        user_name=_opt(identity.user_name),
         access_key_id=_opt(identity.access_key_id),
         session_issuer_arn=_opt(issuer.arn if issuer else None),
         session_issuer_type=_opt(issuer.type if issuer else None),
+        session_issuer_name=_opt(issuer.user_name if issuer else None),
+        session_name=_opt(identity.session_name),
         mfa_authenticated=identity.mfa_authenticated,
         console_session=record.session_credential_from_console,
         invoked_by=_opt(identity.invoked_by),
@@ -408,6 +595,8 @@ def build_alert(
             account=event.account_id,
             region=region,
             partition=partition,
+            restarted=bool(remediation and remediation.outcome == RESTARTED),
+            actor=actor,
             service_principal=_opt(record.service_principal),
         ),
         remediation=remediation,

@@ -313,19 +313,40 @@ def parse_event(event: object) -> CloudTrailEvent:
     )
 
 
+def iso_date(value: str | None) -> str | None:
+    """A date field only when it is one: ECS `date` fields reject placeholders like "..."."""
+    if not value:
+        return None
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value
+
+
+def _keyword_flag(value: bool | None) -> str | None:
+    """Elastic's integration maps some CloudTrail booleans as keywords: "true" / "false"."""
+    return None if value is None else str(value).lower()
+
+
 def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
-    """Flat ECS fields (dotted names) for detection and the alert; absent values left out."""
+    """Flat ECS fields (dotted names) for detection and the alert; absent values left out.
+
+    Names and types follow Elastic's AWS CloudTrail integration (its fields.yml and ingest
+    pipeline): principalId is `user.id`, userName (or the session issuer's, for an assumed
+    role) is `user.name`, accountId is `cloud.account.id`; the integration has no field for the
+    session name or source identity, so the alert carries those under `recorder_guard.actor`.
+    """
     record = event.record
     identity = record.user_identity
     issuer = identity.session_issuer
     fields: dict[str, Any] = {
-        "@timestamp": record.event_time,
+        "@timestamp": iso_date(record.event_time),
         "event.dataset": ECS_DATASET,
         "event.provider": record.event_source,
         "event.action": record.event_name,
         "event.outcome": record.outcome,
         "event.id": record.event_id,
-        "event.type": ["change"] if record.read_only is False else None,
         "cloud.provider": "aws",
         "cloud.account.id": event.account_id,
         "cloud.region": event.region_name,
@@ -333,7 +354,7 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
         "source.address": record.source_ip,
         "user_agent.original": record.user_agent,
         "user.id": identity.principal_id,
-        "user.name": identity.user_name or identity.session_name,
+        "user.name": identity.user_name or (issuer.user_name if issuer else None),
         "aws.cloudtrail.event_version": record.event_version,
         "aws.cloudtrail.event_type": record.event_type,
         "aws.cloudtrail.event_category": text(record.raw.get("eventCategory")),
@@ -344,21 +365,19 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
             else None
         ),
         "aws.cloudtrail.recipient_account_id": record.recipient_account_id,
-        "aws.cloudtrail.management_event": record.management_event,
+        "aws.cloudtrail.management_event": _keyword_flag(record.management_event),
         "aws.cloudtrail.read_only": record.read_only,
         "aws.cloudtrail.error_code": record.error_code,
         "aws.cloudtrail.error_message": record.error_message,
         "aws.cloudtrail.user_identity.type": identity.type,
         "aws.cloudtrail.user_identity.arn": identity.arn,
         "aws.cloudtrail.user_identity.access_key_id": identity.access_key_id,
-        "aws.cloudtrail.user_identity.account_id": identity.account_id,
-        "aws.cloudtrail.user_identity.principal_id": identity.principal_id,
-        "aws.cloudtrail.user_identity.user_name": identity.user_name,
         "aws.cloudtrail.user_identity.invoked_by": identity.invoked_by,
-        SESSION_CONTEXT + "mfa_authenticated": identity.mfa_authenticated,
-        SESSION_CONTEXT + "creation_date": identity.session_created,
-        SESSION_CONTEXT + "source_identity": identity.source_identity,
-        "aws.cloudtrail.session_credential_from_console": record.session_credential_from_console,
+        SESSION_CONTEXT + "mfa_authenticated": _keyword_flag(identity.mfa_authenticated),
+        SESSION_CONTEXT + "creation_date": iso_date(identity.session_created),
+        "aws.cloudtrail.session_credential_from_console": _keyword_flag(
+            record.session_credential_from_console
+        ),
     }
     if issuer:
         prefix = SESSION_CONTEXT + "session_issuer."
@@ -366,7 +385,6 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
         fields[prefix + "arn"] = issuer.arn
         fields[prefix + "principal_id"] = issuer.principal_id
         fields[prefix + "account_id"] = issuer.account_id
-        fields[prefix + "user_name"] = issuer.user_name
     return {key: value for key, value in fields.items() if value is not None}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from recorder_guard.domain.alert import (
     CONSOLE_HOSTS,
+    ECS_VERSION,
     REGION_PATTERN,
     SEVERITY_NUMBER,
     NextStep,
@@ -40,6 +41,13 @@ GONE = "gone"
 DIGEST = "digest"
 DIGEST_LIMIT = 200  # entries listed per section; the rest are counted
 NAME_LIMIT = 256  # Config's own limit on a recorder name
+NOTICE_EVENT_TYPES = {
+    OPENED: ["info"],
+    REMINDER: ["info"],
+    RESOLVED: ["change"],
+    GONE: ["deletion"],
+    DIGEST: ["info"],
+}
 
 
 def iso(moment: datetime | int) -> str:
@@ -234,10 +242,13 @@ class Notice:
         detected = iso(self.detected_at)
         flat: dict[str, Any] = {
             "@timestamp": detected,
+            "ecs.version": ECS_VERSION,
             "message": self.headline(),
             "event.kind": "alert" if self.kind in (OPENED, REMINDER) else "event",
             "event.category": ["configuration"],
-            "event.type": ["end"] if self.kind in (RESOLVED, GONE) else ["info"],
+            # ECS expects configuration with access, change, creation, deletion or info: a
+            # recorder recording again is a change, one that was deleted a deletion.
+            "event.type": NOTICE_EVENT_TYPES[self.kind],
             "event.action": f"backstop-{self.kind}",
             "event.id": self.identifier,
             "event.module": "recorder_guard",
@@ -292,6 +303,7 @@ class Notice:
             "stopped_by": self.stopper.to_dict() if self.stopper else None,
             "console_links": {"config_recorder": link} if link else {},
             "next_steps": [step.as_text() for step in self.next_steps],
+            "steps": [{"text": step.text, "command": step.command} for step in self.next_steps],
         }
         if self.kind == DIGEST:
             doc["recorder_guard"]["expected_off"] = [
@@ -334,6 +346,7 @@ def build_notice(
             account=key.account,
             region=key.region,
             partition=partition,
+            restarted=bool(remediation and remediation.outcome == RESTARTED),
         )
     return Notice(
         kind=kind,

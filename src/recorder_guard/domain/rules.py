@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -13,6 +13,7 @@ from recorder_guard.domain.conditions import leaf_values, validate
 
 SEVERITIES = ("low", "medium", "high", "critical")
 REMEDIATIONS = (None, "restart_recorder")
+STEP_WHEN = (None, "restarted", "not_restarted")
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
@@ -72,6 +73,7 @@ class StepTemplate:
     text: str
     command: str | None = None
     actions: tuple[str, ...] = ()  # only for these event actions; empty: always
+    when: str | None = None  # "restarted" / "not_restarted": only after (or without) a restart
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class Rule:
     cis_controls: tuple[str, ...] = ()
     rationale: str = ""
     remediation: str | None = None
+    # The ignore code and words for an event this rule watches whose finer conditions fail.
+    unmatched_code: str | None = None
+    unmatched_reason: str | None = None
     attack: tuple[Threat, ...] = ()  # the current ATT&CK version's mapping, beside `threats`
     service_linked: bool = False  # written for service-linked recorders: its own steps apply
     upstream: Mapping[str, Any] = field(default_factory=dict, hash=False)
@@ -103,6 +108,11 @@ class Rule:
     @property
     def single_action(self) -> bool:
         return len(self.event_pattern()["detail"]["eventName"]) == 1
+
+    @cached_property
+    def actions(self) -> tuple[str, ...]:
+        """The CloudTrail eventNames this rule watches."""
+        return tuple(self.event_pattern()["detail"]["eventName"])
 
     @property
     def restartable(self) -> bool:
@@ -227,6 +237,9 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         raise ValueError(f"{where}: risk_score {risk_score} outside 0..100")
     if event_driven:
         validate(raw["conditions"], where)
+    for step in raw["next_steps"]:
+        if step.get("when") not in STEP_WHEN:
+            raise ValueError(f"{where}: step 'when' {step.get('when')!r} not in {STEP_WHEN}")
     threats = _threats(raw.get("threat", []))
     attack = _threats(raw.get("attack", []))
     if any(not t.version for t in attack):
@@ -249,12 +262,14 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         threats=threats,
         summary=raw["summary"],
         next_steps=tuple(
-            StepTemplate(s["text"], s.get("command"), tuple(s.get("actions", [])))
+            StepTemplate(s["text"], s.get("command"), tuple(s.get("actions", [])), s.get("when"))
             for s in raw["next_steps"]
         ),
         cis_controls=tuple(raw.get("cis_controls", [])),
         rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
+        unmatched_code=raw.get("unmatched", {}).get("code"),
+        unmatched_reason=raw.get("unmatched", {}).get("reason"),
         attack=attack,
         service_linked=bool(raw.get("service_linked", False)),
         upstream=raw.get("upstream", {}),

@@ -6,16 +6,39 @@ escaped like CloudTrail values: `plain` in email, inline code in chat.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from recorder_guard import __version__
 from recorder_guard.domain.alert import remediation_text
 from recorder_guard.domain.limits import clip
-from recorder_guard.domain.notice import DIGEST, NAME_LIMIT, OPENED, REMINDER, ExpectedOff, Notice
-from recorder_guard.render.chatbot import SEVERITY_EMOJI, TITLE_MAX, custom_notification
-from recorder_guard.render.email import field_lines, paragraph, quoted
-from recorder_guard.render.escape import plain, slack_code, slack_text
+from recorder_guard.domain.notice import (
+    DIGEST,
+    NAME_LIMIT,
+    OPENED,
+    REMINDER,
+    ExpectedOff,
+    Notice,
+    iso,
+)
+from recorder_guard.render.chatbot import (
+    SEVERITY_EMOJI,
+    TITLE_MAX,
+    custom_notification,
+    inert,
+    thread_id,
+)
+from recorder_guard.render.email import field_lines, paragraph, quoted, step_lines
+from recorder_guard.render.escape import (
+    email_guard,
+    plain,
+    slack_clip,
+    slack_code,
+    slack_inert,
+    slack_text,
+)
 from recorder_guard.render.subject import clip_subject
+from recorder_guard.render.view import Step
 
 SUBJECT_TAGS = {
     "alert": "",
@@ -25,6 +48,7 @@ SUBJECT_TAGS = {
     "digest": "[DIGEST] ",
 }
 RESOLVED_EMOJI = ":large_green_circle:"
+Escape = Callable[[str | None], str]
 
 
 def render_notice_subject(notice: Notice) -> str:
@@ -42,6 +66,25 @@ def render_notice_subject(notice: Notice) -> str:
         what = "Config recorder was not recording, restarted"
     where = f"{notice.account or 'unknown account'} {notice.region or ''}".strip()
     return clip_subject(f"{tag}{severity}{what}: {notice.recorder} in {where}")
+
+
+def _last_started(notice: Notice) -> str:
+    """Config's lastStartTime; one after this check's own time means the clocks disagree
+    (moto stamps real time under a fixed demo clock), which is said, not hidden."""
+    started = notice.check.last_start_time if notice.check else None
+    if not started:
+        return "never"
+    checked = iso(notice.detected_at)
+    if started.replace("+00:00", "Z") > checked:
+        return f"{plain(started)} (after this check at {checked}: the clocks disagree)"
+    return plain(started)
+
+
+def _steps(notice: Notice, text: Escape, command: Escape) -> tuple[Step, ...]:
+    return tuple(
+        Step(text(step.text), command(step.command) if step.command else None)
+        for step in notice.next_steps
+    )
 
 
 def _digest_lines(entry: ExpectedOff) -> list[str]:
@@ -79,14 +122,14 @@ def _recorder_section(notice: Notice) -> list[str]:
             else []
         ),
         *field_lines("Region", plain(notice.region)),
-        *field_lines("Recorder now", notice.recorder_now),
+        *field_lines("Recorder now", plain(notice.recorder_now)),
         *field_lines("Problems", plain(notice.problems or "none")),
     ]
     if check:
         lines += field_lines("Last status", plain(check.last_status))
         if check.last_error_code:
             lines += field_lines("Last error", plain(check.last_error_code))
-        lines += field_lines("Last started", plain(check.last_start_time or "never"))
+        lines += field_lines("Last started", _last_started(notice))
         if check.last_stop_time:
             lines += field_lines("Last stopped", plain(check.last_stop_time))
         lines += field_lines("Delivery channel", "yes" if check.has_delivery_channel else "none")
@@ -120,12 +163,7 @@ def render_notice_email(notice: Notice) -> str:
         *field_lines("Severity", f"{notice.severity}, risk score {rule.risk_score} of 100"),
         *field_lines("MITRE ATT&CK", rule.mitre_summary()),
     ]
-    if notice.next_steps:
-        lines += ["", "NEXT STEPS"]
-        for number, step in enumerate(notice.next_steps, 1):
-            lines += paragraph(step.text, indent="     ", first=f"  {number}. ")
-            if step.command:
-                lines.append(f"     $ {plain(step.command)}")
+    lines += step_lines(_steps(notice, plain, plain))
     link = notice.console_link()
     if link:
         lines += ["", "LINKS", "  AWS Config recorder settings:", f"  {link}"]
@@ -138,7 +176,7 @@ def render_notice_email(notice: Notice) -> str:
             indent="",
         ),
     ]
-    return "\n".join(lines) + "\n"
+    return email_guard("\n".join(lines) + "\n")
 
 
 def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
@@ -148,14 +186,14 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
         if notice.kind in (OPENED, REMINDER) and not notice.restarted
         else RESOLVED_EMOJI
     )
-    lines = [notice.summary(slack_code, slack_text)]
+    lines = [notice.summary(slack_code, slack_inert)]
     if notice.kind == DIGEST:
         for entry in notice.expected_off[: notice.listed]:
             key = entry.check.key
             lines.append(
                 f"• {slack_code(key.account)} / {slack_code(key.region)} /"
                 f" {slack_code(clip(key.recorder, NAME_LIMIT))}:"
-                f" {slack_text(', '.join(entry.check.problems))}"
+                f" {slack_inert(', '.join(entry.check.problems))}"
                 f" (ExpectedOff {slack_code(entry.pattern)})"
             )
         for region in notice.unchecked[: notice.listed]:
@@ -165,19 +203,19 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
             )
     else:
         lines += [
-            f"*Recorder now:* {slack_text(notice.recorder_now)}",
-            f"*Problems:* {slack_text(notice.problems or 'none')}",
+            f"*Recorder now:* {slack_inert(notice.recorder_now)}",
+            f"*Problems:* {slack_inert(notice.problems or 'none')}",
             f"*Account / region:* {slack_code(notice.account)}"
             + (f" ({slack_code(notice.account_alias)})" if notice.account_alias else "")
             + f" / {slack_code(notice.region)}",
         ]
-        stopped_by = notice.stopped_by(slack_code, slack_text)
+        stopped_by = notice.stopped_by(slack_code, slack_inert)
         if stopped_by:
             lines.append(f"*Stopped by:* {stopped_by}")
         if notice.remediation:
-            lines.append(f"*Auto-restart:* {remediation_text(notice.remediation, slack_text)}")
+            lines.append(f"*Auto-restart:* {remediation_text(notice.remediation, slack_inert)}")
         if notice.episode:
-            lines.append(f"*Episode:* {notice.opened_text(slack_code, slack_text)}")
+            lines.append(f"*Episode:* {notice.opened_text(slack_code, slack_inert)}")
         link = notice.console_link()
         if link:
             lines.append(f"*Links:* <{link}|AWS Config recorder settings>")
@@ -185,11 +223,13 @@ def render_notice_chatbot(notice: Notice) -> dict[str, Any]:
         identifier=notice.identifier,
         title=f"{emoji} {notice.headline(slack_code)}",
         description="\n".join(lines),
-        next_steps=notice.next_steps,
-        keywords=[w for w in (notice.severity, f"backstop {notice.kind}", notice.region) if w],
+        next_steps=_steps(notice, slack_text, slack_code),
+        keywords=[
+            inert(w, 75) for w in (notice.severity, f"backstop {notice.kind}", notice.region) if w
+        ],
         metadata={
-            "threadId": clip(plain(f"{notice.account}/{notice.region}/{notice.recorder}"), 256),
-            "summary": clip(notice.headline(slack_text), TITLE_MAX),
+            "threadId": thread_id(notice.account, notice.region, notice.recorder),
+            "summary": slack_clip(notice.headline(inert), TITLE_MAX),
             "eventType": f"backstop-{notice.kind}",
             "additionalContext": {
                 "ruleId": notice.rule.id,

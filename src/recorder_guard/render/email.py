@@ -1,7 +1,8 @@
 """Plain-text email: readable in any mail client in 30 seconds, no markup.
 
-Lines stay within 78 characters (RFC 5322's recommendation) except a line holding one URL
-or one `$ command`: those are never broken, so they stay clickable and copy-pasteable.
+Lines stay within 78 characters (RFC 5322's recommendation) except where one word is longer:
+text wraps at spaces only, so an ARN, ID, URL or `$ command` is never broken and stays
+clickable and copy-pasteable.
 Event-supplied values pass through `plain()`, so a user agent cannot start a new line or
 hide text with bidi overrides.
 """
@@ -12,9 +13,10 @@ import re
 import textwrap
 
 from recorder_guard import __version__
-from recorder_guard.domain.alert import LINK_LABELS, Alert, remediation_text
+from recorder_guard.domain.alert import LINK_LABELS, Alert, duration_text
 from recorder_guard.domain.selftest import TEST_BANNER
-from recorder_guard.render.escape import plain
+from recorder_guard.render.escape import email_guard, plain
+from recorder_guard.render.view import Medium, Step, alert_view
 
 WIDTH = 78
 ESCALATION = (
@@ -32,12 +34,7 @@ def _yes_no(value: bool | None) -> str:
 def _duration(seconds: float) -> str:
     if seconds < 0:
         return f"{-seconds:.1f} s before the call, clocks disagree;"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    minutes = int(seconds // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
+    return duration_text(seconds)
 
 
 def quoted(value: str | None) -> str:
@@ -47,40 +44,56 @@ def quoted(value: str | None) -> str:
     return text if SIMPLE_TOKEN.fullmatch(text) else '"' + text.replace('"', '\\"') + '"'
 
 
-def field_lines(label: str, value: str) -> list[str]:
-    prefix = f"  {label + ':':<{LABEL_WIDTH}}"
+EMAIL = Medium(name=plain, inline=quoted, prose=plain, ours=plain)
+
+
+def _wrap(value: str, first: str, rest: str) -> list[str]:
+    """Wrapped at spaces only: an ARN, ID or URL longer than a line stays whole on its own."""
     return textwrap.wrap(
         value,
         width=WIDTH,
-        initial_indent=prefix,
-        subsequent_indent=" " * len(prefix),
-        break_long_words=True,
-        break_on_hyphens=False,
-    ) or [prefix.rstrip()]
-
-
-def paragraph(value: str, indent: str = "  ", first: str | None = None) -> list[str]:
-    return textwrap.wrap(
-        value,
-        width=WIDTH,
-        initial_indent=first if first is not None else indent,
-        subsequent_indent=indent,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
         break_on_hyphens=False,
     )
 
 
+def field_lines(label: str, value: str) -> list[str]:
+    prefix = f"  {label + ':':<{LABEL_WIDTH}}"
+    return _wrap(value, prefix, " " * len(prefix)) or [prefix.rstrip()]
+
+
+def paragraph(value: str, indent: str = "  ", first: str | None = None) -> list[str]:
+    return _wrap(value, first if first is not None else indent, indent)
+
+
+def step_lines(steps: tuple[Step, ...]) -> list[str]:
+    """`NEXT STEPS` and the numbered steps; nothing at all when there are none."""
+    if not steps:
+        return []
+    lines = ["", "NEXT STEPS"]
+    for number, step in enumerate(steps, 1):
+        lines += paragraph(step.text, indent="     ", first=f"  {number}. ")
+        if step.command:
+            lines.append(f"     $ {step.command}")
+    return lines
+
+
 def render_email(alert: Alert) -> str:
+    view = alert_view(alert, EMAIL)
     actor = alert.actor
     rule = alert.rule
     escalation = [*paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
     banner = [*paragraph(TEST_BANNER, indent=""), ""] if alert.test else []
     lines = [
         *banner,
-        f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
+        f"{alert.headline.upper()} - {alert.severity.upper()} severity,"
+        f" risk score {rule.risk_score}",
         "",
         *escalation,
         "WHAT HAPPENED",
-        *paragraph(alert.summary(quoted, plain)),
+        *paragraph(view.summary),
     ]
     if alert.service_linked:
         lines += paragraph(
@@ -89,58 +102,50 @@ def render_email(alert: Alert) -> str:
         )
     lines += [
         "",
-        *(field_lines("Account alias", plain(alert.account_alias)) if alert.account_alias else []),
-        *field_lines("Recorder now", alert.recorder_now),
-        *(
-            field_lines("Auto-restart", remediation_text(alert.remediation, plain))
-            if alert.remediation
-            else []
-        ),
+        *field_lines(alert.resource_kind, view.resource),
+        *field_lines("Lost", view.lost),
+        *field_lines("Recorder now", view.recorder_now),
+        *(field_lines("Auto-restart", view.remediation) if view.remediation else []),
         "",
         "WHO",
-        *field_lines("Principal", f"{plain(actor.display_name)} ({plain(actor.type)})"),
-        *field_lines("ARN", plain(actor.arn)),
-        *field_lines("Account", plain(actor.account_id)),
+        *field_lines("Principal", f"{view.actor_name} ({view.actor_type})"),
+        *field_lines("ARN", view.actor_arn),
+        *field_lines("Account", view.actor_account),
+        *(field_lines("Account alias", view.account_alias) if view.account_alias else []),
     ]
-    if actor.access_key_id:
-        lines += field_lines("Access key", plain(actor.access_key_id))
-    if actor.session_issuer_arn:
-        lines += field_lines("Session issuer", plain(actor.session_issuer_arn))
-    if actor.source_identity:
-        lines += field_lines("Source identity", plain(actor.source_identity))
+    if view.access_key:
+        lines += field_lines("Access key", view.access_key)
+    if view.session_issuer:
+        lines += field_lines("Session issuer", view.session_issuer)
+    if view.source_identity:
+        lines += field_lines("Source identity", view.source_identity)
     lines += field_lines("MFA", _yes_no(actor.mfa_authenticated))
     lines += field_lines("Console session", _yes_no(actor.console_session))
-    if actor.invoked_by:
-        lines += field_lines("Invoked by", plain(actor.invoked_by))
+    if view.invoked_by:
+        lines += field_lines("Invoked by", view.invoked_by)
+    delay = alert.delay_seconds
     lines += [
         "",
         "FROM WHERE",
-        *field_lines("Source IP", plain(alert.source_ip)),
-        *field_lines("User agent", plain(alert.user_agent)),
+        *field_lines("Source IP", view.source_ip),
+        *field_lines("User agent", view.user_agent),
         "",
         "WHEN",
-        *field_lines("Event time", plain(alert.event_time)),
+        *field_lines("Event time", view.event_time),
         *field_lines(
             "Detected",
             alert.detected_at.isoformat(timespec="seconds").replace("+00:00", "Z")
-            + (
-                f" ({_duration(alert.delay_seconds)} after the call)" if alert.delay_seconds else ""
-            ),
+            + (f" ({_duration(delay)} after the call)" if delay is not None else ""),
         ),
-        *field_lines("Event ID", plain(alert.event_id)),
+        *field_lines("Event ID", view.event_id),
         "",
         "RULE",
         *field_lines("Name", rule.name),
         *field_lines("Rule ID", f"{rule.id} (version {rule.version}, {rule.ruleset})"),
         *field_lines("Severity", f"{alert.severity}, risk score {rule.risk_score} of 100"),
         *field_lines("MITRE ATT&CK", rule.mitre_summary()),
-        "",
-        "NEXT STEPS",
+        *step_lines(view.steps),
     ]
-    for number, step in enumerate(alert.next_steps, 1):
-        lines += paragraph(step.text, indent="     ", first=f"  {number}. ")
-        if step.command:
-            lines.append(f"     $ {plain(step.command)}")
     if alert.console_links:
         lines += ["", "LINKS"]
         for key, url in alert.console_links.items():
@@ -155,4 +160,4 @@ def render_email(alert: Alert) -> str:
             indent="",
         ),
     ]
-    return "\n".join(lines) + "\n"
+    return email_guard("\n".join(lines) + "\n")

@@ -29,9 +29,10 @@ def clip_subject(text: str) -> str:
 def render_subject(alert: Alert) -> str:
     where = f"{alert.account_id or 'unknown account'} {alert.region or ''}".strip()
     prefix = "TEST " if alert.test else ("[ESCALATED] " if alert.escalated else "")
-    headline = (
-        "Config recorder stopped"
-        if alert.action == "StopConfigurationRecorder"
-        else alert.rule.name
-    )
+    if alert.action != "StopConfigurationRecorder":
+        headline = alert.rule.name
+    elif alert.restarted:
+        headline = "Config recorder stopped, restarted"
+    else:
+        headline = "Config recorder stopped"
     return clip_subject(f"{prefix}[{alert.severity.upper()}] {headline}: {alert.target} in {where}")
