@@ -37,6 +37,9 @@ MEMBER_SESSION_SECONDS = 900
 REFRESH_MARGIN_SECONDS = 120
 
 
+RESPONDER_SESSION = "recorder-guard-responder"
+BACKSTOP_SESSION = "recorder-guard-backstop"
+
 @dataclass(frozen=True)
 class Reach:
     """A Config client for one account and region, or why there is none."""
@@ -60,6 +63,9 @@ class Runtime:
         default_factory=dict, repr=False
     )
     _organizations: Any = field(default=None, repr=False)
+    # The member role's trust policy admits each central role under its own session name,
+    # and gives the backstop's reads to the backstop's session only (templates/forwarder.yaml).
+    session_name: str = RESPONDER_SESSION
 
     @property
     def sns(self) -> SNSClient:
@@ -129,7 +135,7 @@ class Runtime:
         try:
             credentials = self.sts.assume_role(
                 RoleArn=role,
-                RoleSessionName="recorder-guard",
+                RoleSessionName=self.session_name,
                 DurationSeconds=MEMBER_SESSION_SECONDS,
             )["Credentials"]
         except Exception as error:  # the alert still goes out, saying why
