@@ -116,7 +116,7 @@ def test_dry_run_lists_and_keeps(dlq: tuple[Any, str, Any]) -> None:
 def test_a_record_from_another_function_is_refused_and_kept(dlq: tuple[Any, str, Any]) -> None:
     """The Slack forwarder's failed SNS event sent to the responder would be ignored there
     and deleted here: lost. It stays, with a line that says whose it is."""
-    sqs, dead, inbox = dlq
+    sqs, dead, _ = dlq
     sqs.send_message(QueueUrl=dead, MessageBody=on_failure_record(EVENT, "rg-slack-forwarder"))
     sqs.send_message(QueueUrl=dead, MessageBody=on_failure_record(OTHER, "rg-responder"))
     sent: list[Any] = []

@@ -186,7 +186,7 @@ def test_a_loopback_webhook_only_when_running_locally() -> None:
         assert webhook_url_from_secret(url, local=True) == url
         with pytest.raises(ValueError, match="does not hold an https:// URL"):
             webhook_url_from_secret(url)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not hold an https:// URL"):
         webhook_url_from_secret("http://localhost.evil.example/x", local=True)
 
 

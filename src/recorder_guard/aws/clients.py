@@ -40,6 +40,7 @@ REFRESH_MARGIN_SECONDS = 120
 RESPONDER_SESSION = "recorder-guard-responder"
 BACKSTOP_SESSION = "recorder-guard-backstop"
 
+
 @dataclass(frozen=True)
 class Reach:
     """A Config client for one account and region, or why there is none."""
