@@ -14,12 +14,14 @@ import pytest
 from tests.integration.test_template_conditions import condition
 from tests.support import FORWARDER, load_template
 
+SECRET = "arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-AbCdEf"
+CENTRAL_BUS = "arn:aws:events:us-east-1:111122223333:event-bus/recorder-guard-central"
 STACK = "arn:aws:cloudformation:us-east-1:111122223333:stack/recorder-guard/{run}"
 PARAMETER_SETS = {
     "email": {"NotificationEmail": "sec@example.com"},
     "chatbot": {"SlackWorkspaceId": "T0123", "SlackChannelId": "C0456"},
     "webhook-only-rules": {
-        "SlackWebhookSecretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-AbCdEf",
+        "SlackWebhookSecretArn": SECRET,
         "OperatorEmail": "ops@example.com",
         "EnabledRules": "stopped_recorder",
         "BackstopSchedule": "",
@@ -74,7 +76,7 @@ class Resolver:
             return self.values[name]
         return f"<{name}>"
 
-    def __call__(self, node: Any) -> Any:  # noqa: C901, PLR0911 - one branch per function
+    def __call__(self, node: Any) -> Any:  # noqa: PLR0911 - one branch per function
         if isinstance(node, list):
             return [v for v in (self(item) for item in node) if v is not NO_VALUE]
         if not isinstance(node, dict):
@@ -266,7 +268,8 @@ def test_every_eventbridge_rule_has_a_failure_alarm_to_the_operator(name: str) -
             # RuleName alone means the default bus; a custom bus adds EventBusName.
             assert ("EventBusName" in dimensions) is on_custom_bus
             if on_custom_bus:
-                assert central and dimensions["EventBusName"] == "recorder-guard-central"
+                assert central
+                assert dimensions["EventBusName"] == "recorder-guard-central"
             assert dimensions["RuleName"] == f"<{rule}.Arn>"  # resolved: the ARN's last part
         (expression,) = [m for m in alarm["Metrics"] if m.get("ReturnData")]
         assert expression["Expression"] == "FILL(failed, 0) + FILL(undeadlettered, 0)"
@@ -289,7 +292,8 @@ def test_eventbridge_gets_the_dead_letter_key_only_through_sqs_for_that_queue() 
         key = resources["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
         (grant,) = [s for s in key if s["Principal"] == {"Service": "events.amazonaws.com"}]
         text = str(grant)
-        assert "aws:SourceAccount" not in text and "aws:SourceArn" not in text
+        assert "aws:SourceAccount" not in text
+        assert "aws:SourceArn" not in text
         queue_name = resources["DeadLetterQueue"]["Properties"]["QueueName"]
         assert grant["Condition"] == {
             "StringEquals": {
@@ -393,9 +397,7 @@ def test_member_alarms_reach_the_central_operator_topic() -> None:
     prefix = central["MemberAlarmsRule"]["Properties"]["EventPattern"]["detail"]["alarmName"][0]
     member = Resolver(
         forwarder,
-        {
-            "CentralEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/recorder-guard-central"
-        },
+        {"CentralEventBusArn": CENTRAL_BUS},
         "r",
     ).resources()
     alarms = {i: r for i, r in member.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
@@ -404,7 +406,8 @@ def test_member_alarms_reach_the_central_operator_topic() -> None:
     own_prefix = forwarded["EventPattern"]["detail"]["alarmName"][0]["prefix"]
     for alarm in alarms.values():
         name = alarm["Properties"]["AlarmName"]
-        assert name.startswith(prefix["prefix"]) and name.startswith(own_prefix)
+        assert name.startswith(prefix["prefix"])
+        assert name.startswith(own_prefix)
     assert forwarded["Targets"][0]["Arn"].endswith(":event-bus/recorder-guard-central")
     assert central["MemberAlarmsRule"]["Properties"]["Targets"][0]["Arn"] == "<OperatorTopic>"
     failures = str(member["ForwardFailuresAlarm"]["Properties"]["Metrics"])
@@ -457,9 +460,9 @@ def test_the_iam_part_of_the_member_watch_exists_only_where_iam_events_arrive() 
 def test_sam_config_agrees_with_the_template() -> None:
     """samconfig.toml overrides nothing to a value other than the template's default, except
     what its comment says differs (stack name, tags)."""
-    import tomllib  # noqa: PLC0415
+    import tomllib
 
-    from tests.support import ROOT  # noqa: PLC0415
+    from tests.support import ROOT
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
     template = load_template()
