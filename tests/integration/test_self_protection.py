@@ -6,7 +6,7 @@ the text. The linters run in test_stack.py; `make lint-policies` runs parliament
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -136,7 +136,7 @@ def condition_in(
             return pseudo.get(args, values.get(args))
         if function == "Condition":
             return value(template["Conditions"][args])
-        operations = {
+        operations: dict[str, Callable[[], Any]] = {
             "Fn::Equals": lambda: value(args[0]) == value(args[1]),
             "Fn::Not": lambda: not value(args[0]),
             "Fn::And": lambda: all(value(a) for a in args),
@@ -158,7 +158,7 @@ def failing_rules(overrides: Mapping[str, str]) -> set[str]:
         if not isinstance(node, dict):
             return node
         ((function, args),) = node.items()
-        operations = {
+        operations: dict[str, Callable[[], Any]] = {
             "Ref": lambda: values[args],
             "Fn::Equals": lambda: value(args[0]) == value(args[1]),
             "Fn::Not": lambda: not value(args[0]),

@@ -218,11 +218,14 @@ def test_the_lambda_handler_reads_the_secret_and_posts(
     monkeypatch.setenv("AWS_SAM_LOCAL", "true")  # the fake Slack is plain http on loopback
     with mock_aws():
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        key = {}
         if customer_key:  # the template grants kms:Decrypt via Secrets Manager for this case
             kms = boto3.client("kms", region_name="us-east-1")
-            key = {"KmsKeyId": kms.create_key()["KeyMetadata"]["Arn"]}
-        arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url, **key)["ARN"]
+            key = kms.create_key()["KeyMetadata"]["Arn"]
+            arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url, KmsKeyId=key)[
+                "ARN"
+            ]
+        else:
+            arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url)["ARN"]
         monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", arn)
         slack_forwarder._secrets_client.cache_clear()
         slack_forwarder.webhook_url.cache_clear()

@@ -70,7 +70,7 @@ def test_tampering_alerts(
     assert isinstance(found, Detection), found
     assert found.rule.key == KEY
     alert = build_alert(found, detected_at=DETECTED_AT, recorder_status=None, remediation=None)
-    assert (resource or parameters.get("roleName")) in alert.title
+    assert str(resource or parameters["roleName"]) in alert.title
 
 
 @pytest.mark.parametrize(
