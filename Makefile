@@ -9,11 +9,11 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo test lint lint-policies typecheck template-check build bench invoke redrive lock clean sam-local
 
 help:
 	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
-	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
+	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, parliament, pytest (what CI runs)"
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
@@ -46,7 +46,17 @@ template-check: $(BIN)/.installed
 	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file templates/forwarder.yaml
 
-test: lint typecheck template-check
+# Every IAM policy of both templates, resolved for several parameter sets, through a pinned
+# parliament; findings not in tests/data/policy-findings-accepted.txt fail.
+POLICY_LIB := .policy-lint
+$(POLICY_LIB)/.installed: requirements-policy.txt $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(POLICY_LIB) -r requirements-policy.txt
+	touch $@
+
+lint-policies: $(BIN)/.installed $(POLICY_LIB)/.installed
+	PYTHONPATH=src:$(POLICY_LIB) $(BIN)/python -m tests.policy_lint
+
+test: lint typecheck template-check lint-policies
 	$(RUN) -m pytest
 
 redrive: $(BIN)/.installed
@@ -68,4 +78,4 @@ lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions CI tested; regenerate with `make lock` after changing requirements-dev.txt.' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.runtime-venv
+	rm -rf $(VENV) $(POLICY_LIB) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.runtime-venv

@@ -63,8 +63,6 @@ class Resolver:
         }
 
     def holds(self, name: str) -> bool:
-        if self.template is load_template():
-            return condition(name, self.overrides)
         return condition_in(self.template, name, self.values, self.pseudo)
 
     def ref(self, name: str) -> Any:
@@ -141,6 +139,9 @@ def condition_in(
             "Fn::Not": lambda: not value(args[0]),
             "Fn::And": lambda: all(value(a) for a in args),
             "Fn::Or": lambda: any(value(a) for a in args),
+            "Fn::Join": lambda: args[0].join(value(args[1])),
+            "Fn::Split": lambda: value(args[1]).split(args[0]),
+            "Fn::Select": lambda: value(args[1])[int(args[0])],
         }
         return operations[function]()
 
@@ -174,6 +175,13 @@ def failing_rules(overrides: Mapping[str, str]) -> set[str]:
         if not all(value(assertion["Assert"]) for assertion in rule["Assertions"]):
             failing.add(name)
     return failing
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETER_SETS))
+def test_the_resolver_evaluates_conditions_as_the_shared_evaluator(name: str) -> None:
+    resolver = Resolver(load_template(), PARAMETER_SETS[name], "run")
+    for condition_name in load_template()["Conditions"]:
+        assert resolver.holds(condition_name) is condition(condition_name, PARAMETER_SETS[name])
 
 
 # --- 17.1 / 20.2: somebody is always told ---------------------------------------------------
