@@ -409,7 +409,11 @@ def test_member_alarms_reach_the_central_operator_topic() -> None:
         "r",
     ).resources()
     alarms = {i: r for i, r in member.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert set(alarms) == {"ForwardDeadLetterAlarm", "ForwardFailuresAlarm"}
+    assert set(alarms) == {
+        "ForwardDeadLetterAlarm",
+        "ForwardFailuresAlarm",
+        "ForwardNotDeadLetteredAlarm",
+    }
     forwarded = member["AlarmStateForwardRule"]["Properties"]
     own_prefix = forwarded["EventPattern"]["detail"]["alarmName"][0]["prefix"]
     for alarm in alarms.values():
@@ -418,10 +422,17 @@ def test_member_alarms_reach_the_central_operator_topic() -> None:
         assert name.startswith(own_prefix)
     assert forwarded["Targets"][0]["Arn"].endswith(":event-bus/recorder-guard-central")
     assert central["MemberAlarmsRule"]["Properties"]["Targets"][0]["Arn"] == "<OperatorTopic>"
-    failures = str(member["ForwardFailuresAlarm"]["Properties"]["Metrics"])
-    for logical_id, resource in member.items():
-        if resource["Type"] == "AWS::Events::Rule":
-            assert f"<{logical_id}>" in failures, logical_id
+    for alarm_id, metric in (
+        ("ForwardFailuresAlarm", "FailedInvocations"),
+        ("ForwardNotDeadLetteredAlarm", "InvocationsFailedToBeSentToDlq"),
+    ):
+        metrics = member[alarm_id]["Properties"]["Metrics"]
+        stats = [m for m in metrics if "MetricStat" in m]
+        assert len(stats) <= 10  # the metric-math limit per alarm
+        assert {m["MetricStat"]["Metric"]["MetricName"] for m in stats} == {metric}
+        for logical_id, resource in member.items():
+            if resource["Type"] == "AWS::Events::Rule":
+                assert f"<{logical_id}>" in str(stats), (alarm_id, logical_id)
     # Relayed events reach the topic only if its policy admits the rule and its key lets
     # EventBridge encrypt: both name exactly that rule / that topic.
     topic_policy = str(central["OperatorTopicPolicy"]["Properties"])
