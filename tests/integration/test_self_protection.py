@@ -494,3 +494,13 @@ def test_sam_config_agrees_with_the_template() -> None:
                 environment,
                 name,
             )
+
+
+def test_every_dead_letter_queue_is_an_output_for_the_runbook() -> None:
+    """docs/operations.md's redrive commands read these outputs."""
+    outputs = load_template()["Outputs"]
+    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    assert outputs["SlackDeadLetterQueueUrl"]["Value"] == {"Ref": "SlackDeadLetterQueue"}
+    assert outputs["SlackDeadLetterQueueUrl"]["Condition"] == "HasSlackWebhook"
+    forwarder = load_template(FORWARDER)["Outputs"]
+    assert forwarder["ForwardDeadLetterQueueUrl"]["Value"] == {"Ref": "ForwardDeadLetterQueue"}
