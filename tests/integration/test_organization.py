@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from recorder_guard import app
 from recorder_guard.aws.clients import BACKSTOP_SESSION, RESPONDER_SESSION
+from recorder_guard.aws.doctor import MEMBER_DOCTOR_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from tests.support import (
     FORWARDER,
@@ -112,7 +113,7 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     forwarder = load_template(FORWARDER)
     role = forwarder["Resources"]["MemberRole"]
     assert role["Condition"] == "CreatesMemberRole"
-    responder_trust, backstop_trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    responder_trust, backstop_trust, _ = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     # Each central role under its own session name (what the code passes as RoleSessionName).
     assert responder_trust["Principal"] == {"AWS": {"Ref": "ResponderRoleArn"}}
     assert responder_trust["Condition"] == {
@@ -122,6 +123,12 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     assert condition == "TrustsBackstop"
     assert backstop["Principal"] == {"AWS": {"Ref": "BackstopRoleArn"}}
     assert backstop["Condition"] == {"StringEquals": {"sts:RoleSessionName": BACKSTOP_SESSION}}
+    doctor = next(
+        s
+        for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "TrustsDoctor"
+    )
+    assert doctor["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "DoctorPrincipalArn"}}
     (policy,) = role["Properties"]["Policies"]
     statements = policy["PolicyDocument"]["Statement"]
     plain = [s for s in statements if "Fn::If" not in s]
@@ -146,7 +153,26 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     (restart,) = [
         s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "AllowsRestart"
     ]
+    doctor_reads = [
+        s["Fn::If"][1] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "TrustsDoctor"
+    ]
+    granted = {
+        a
+        for s in plain + doctor_reads
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert set(MEMBER_DOCTOR_PERMISSIONS) <= granted
+    for body in doctor_reads:  # listing is the doctor's session's, as it is the backstop's
+        if body["Action"] in (
+            "config:DescribeConfigurationRecorders",
+            "config:DescribeDeliveryChannels",
+        ):
+            assert body["Condition"] == {"StringLike": {"aws:userid": "*:recorder-guard-doctor"}}
     assert restart[1]["Action"] == "config:StartConfigurationRecorder"
+    findings = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "ImportsFindings"
+    ]
+    assert len(findings) == 1  # test_outputs.py holds its statement
     assert forwarder["Conditions"]["CreatesMemberRole"]["Fn::And"][1] == {
         "Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "MemberRoleRegion"}]
     }
@@ -294,3 +320,32 @@ def test_single_account_mode_does_not_reach_into_other_accounts(
     summary = app.handler(member_stop_event(), LocalContext())
     assert summary["outcome"] == "alerted"
     assert summary["recorder_state"].startswith(f"unknown (event from {MEMBER}/{REGION}")
+
+
+def test_a_members_finding_is_imported_in_the_member_account_through_its_role(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the default product only the account a finding is about may import it: the
+    central responder imports through the member role, into the member's Security Hub."""
+    monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
+    app.runtime.cache_clear()
+    summary = app.handler(forwarded_to_central(org), LocalContext())
+    assert summary["security_hub"] == "imported"
+    (finding,) = org.member.client("securityhub").get_findings()["Findings"]
+    assert finding["AwsAccountId"] == MEMBER
+    assert (
+        finding["ProductArn"] == f"arn:aws:securityhub:{REGION}:{MEMBER}:product/{MEMBER}/default"
+    )
+    central = boto3.client("securityhub", region_name=REGION).get_findings()["Findings"]
+    assert central == []  # nothing imported in the central account
+
+
+def test_single_account_mode_imports_no_other_accounts_finding(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "")
+    monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
+    app.runtime.cache_clear()
+    summary = app.handler(member_stop_event(), LocalContext())
+    assert (summary["outcome"], summary["security_hub"]) == ("alerted", "failed")
+    assert boto3.client("securityhub", region_name=REGION).get_findings()["Findings"] == []
