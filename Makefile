@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo gallery test rules-check lint typecheck template-check build bench invoke redrive doctor lock clean sam-local
+.PHONY: help demo gallery test rules-check lint lint-policies typecheck template-check build bench invoke redrive doctor lock clean sam-local
 
 # `make help` prints every target from its `##` comment, so the list cannot drift.
 help: ## this list
@@ -54,7 +54,18 @@ template-check: $(BIN)/.installed ## cfn-lint and sam validate --lint on both te
 	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file template.yaml
 	$(SAM_ENV) $(BIN)/sam validate --lint --region $(REGION) --template-file templates/forwarder.yaml
 
-test: lint typecheck template-check ## lint, typecheck, template-check, then pytest (what CI runs)
+# Every IAM policy of both templates, resolved for several parameter sets, through a pinned
+# parliament (requirements-policy.txt, installed beside the dev venv); findings not in
+# tests/data/policy-findings-accepted.txt fail, and so do listed ones no longer found.
+POLICY_LIB := .policy-lint
+$(POLICY_LIB)/.installed: requirements-policy.txt $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(POLICY_LIB) -r requirements-policy.txt
+	touch $@
+
+lint-policies: $(BIN)/.installed $(POLICY_LIB)/.installed ## parliament on every IAM policy of both templates (part of make test)
+	PYTHONPATH=src:$(POLICY_LIB) $(BIN)/python -m tests.policy_lint
+
+test: lint typecheck template-check lint-policies ## lint, typecheck, template-check, lint-policies, then pytest (what CI runs)
 	$(RUN) -m pytest
 
 # Also part of `make test` (plain pytest collects both files).
@@ -84,4 +95,4 @@ lock: $(BIN)/.installed ## re-pin constraints.txt from requirements-dev.txt
 	$(BIN)/python -m pip freeze --exclude-editable | sed '1i # Exact versions CI tested; regenerate with `make lock` after changing requirements-dev.txt.' > constraints.txt
 
 clean: ## remove .venv, build output and caches
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.runtime-venv
+	rm -rf $(VENV) $(POLICY_LIB) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/.runtime-venv

@@ -138,7 +138,12 @@ def run_redrive(args: argparse.Namespace) -> int:
     session = boto3.Session(region_name=args.region)
     sender = lambda_sender(session.client("lambda"), args.function)
     report = redrive(
-        session.client("sqs"), args.queue_url, sender, dry_run=args.dry_run, limit=args.limit
+        session.client("sqs"),
+        args.queue_url,
+        sender,
+        dry_run=args.dry_run,
+        limit=args.limit,
+        function=args.function,
     )
     for event in report.listed:
         print(json.dumps(event))

@@ -105,6 +105,16 @@ class Settings:
         member_role = env.get("MEMBER_ROLE_NAME", "").strip() or None
         if member_role and not ROLE_NAME_PATTERN.match(member_role):
             raise SettingsError(f"MEMBER_ROLE_NAME is not an IAM role name: {member_role[:100]!r}")
+        if member_role:
+            for pattern in patterns:
+                account = pattern.split(":")[4] if pattern.count(":") >= 5 else ""
+                if pattern and not ACCOUNT_PATTERN.fullmatch(account):
+                    # In central mode a wildcard account would exempt that role name in every
+                    # member account: whoever can create a role so named escapes remediation.
+                    raise SettingsError(
+                        "EXEMPT_PRINCIPAL_ARNS entries need a literal 12-digit account in"
+                        f" central mode (MEMBER_ROLE_NAME is set), got {pattern[:100]!r}"
+                    )
         return cls(
             **_backstop(env, state_table),
             **_outputs(env),

@@ -9,6 +9,7 @@ queue keeps the alert.
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -43,16 +44,23 @@ class WebhookResult:
     attempts: int
 
 
-def webhook_url_from_secret(secret: str) -> str:
-    """The secret holds the URL, or JSON with a `url` (or `webhook_url`) key."""
+LOOPBACK_PREFIXES = ("http://127.", "http://localhost:", "http://localhost/", "http://[::1]")
+
+
+def webhook_url_from_secret(secret: str, *, local: bool = False) -> str:
+    """The secret holds the URL, or JSON with a `url` (or `webhook_url`) key. Plain http to a
+    loopback address only when running locally (tests, `sam local`): deployed, a secret
+    pointing at http://127.0.0.1 would send alerts nowhere."""
     value = secret.strip()
     if value.startswith("{"):
         parsed = json.loads(value)
         value = str(parsed.get("url") or parsed.get("webhook_url") or "")
-    if not (value.startswith("https://") or value.startswith(("http://127.", "http://localhost"))):
-        # Never echo the value: it is a credential.
-        raise SettingsError("the Slack webhook secret does not hold an https:// URL")
-    return value
+    if value.startswith("https://"):
+        return value
+    if local and value.startswith(LOOPBACK_PREFIXES):
+        return value
+    # Never echo the value: it is a credential.
+    raise SettingsError("the Slack webhook secret does not hold an https:// URL")
 
 
 def _retry_after(error: urllib.error.HTTPError, attempt: int) -> float:
@@ -106,7 +114,12 @@ def _secrets_client() -> SecretsManagerClient:
 def webhook_url(secret_arn: str) -> str:
     """Read once per process; the value is cached, never logged."""
     secret = _secrets_client().get_secret_value(SecretId=secret_arn)["SecretString"]
-    return webhook_url_from_secret(secret)
+    return webhook_url_from_secret(secret, local=running_locally())
+
+
+def running_locally() -> bool:
+    """`sam local` sets AWS_SAM_LOCAL=true; a deployed function never has it."""
+    return os.environ.get("AWS_SAM_LOCAL") == "true"
 
 
 def forward(

@@ -369,8 +369,12 @@ def test_the_backstop_role_allows_what_the_code_calls_and_no_more() -> None:
             conditional[body["Sid"]] = (condition, _actions(body))
         else:
             always[statement["Sid"]] = _actions(statement)
-    read = always["ListRecorders"] | always["ReadRecorderStatus"]
+    read = always["ListDeliveryChannels"] | always["ReadRecorders"]
     assert read == set(INVENTORY_PERMISSIONS)
+    # Recorders by ARN, like the status read; only the channel listing has no resource type.
+    by_arn = next(s for s in policy["Statement"] if s.get("Sid") == "ReadRecorders")
+    assert "configuration-recorder/*" in by_arn["Resource"]["Fn::Sub"]
+    assert always["ListDeliveryChannels"] == {"config:DescribeDeliveryChannels"}
     assert always["Episodes"] == set(EPISODE_PERMISSIONS) | set(STATE_PERMISSIONS)
     assert always["FindWhoStopped"] == set(LOOKUP_PERMISSIONS)
     assert conditional["RestartRecorder"] == ("EnforcesRestart", {RESTART_PERMISSIONS[1]})

@@ -20,9 +20,16 @@ def eventbridge_rules(path: Path = TEMPLATE) -> dict[str, tuple[str, dict[str, A
     """rule key -> (logical id, resource) for every AWS::Events::Rule in a template."""
     found = {}
     for logical_id, resource in load_template(path)["Resources"].items():
-        if resource["Type"] == "AWS::Events::Rule":
-            found[resource["Metadata"]["RecorderGuardRule"]] = (logical_id, resource)
+        key = resource.get("Metadata", {}).get("RecorderGuardRule")
+        if resource["Type"] == "AWS::Events::Rule" and key:
+            found[key] = (logical_id, resource)
     return found
+
+
+def generic_part(pattern: dict[str, Any]) -> dict[str, Any]:
+    """A pattern without its `$or` filter on our own resources' names (the tampering rule's
+    addition, which only the template can know)."""
+    return {**pattern, "detail": {k: v for k, v in pattern["detail"].items() if k != "$or"}}
 
 
 @pytest.mark.parametrize("path", [TEMPLATE, FORWARDER], ids=["template", "forwarder"])
@@ -34,7 +41,34 @@ def test_one_eventbridge_rule_per_detection_rule(path: Path) -> None:
 @pytest.mark.parametrize("rule", load_rules(), ids=lambda rule: rule.key)
 def test_template_pattern_is_the_generated_one(rule: Any, path: Path) -> None:
     _, resource = eventbridge_rules(path)[rule.key]
-    assert resource["Properties"]["EventPattern"] == rule.event_pattern()
+    pattern = resource["Properties"]["EventPattern"]
+    assert generic_part(pattern) == rule.event_pattern()
+    assert ("$or" in pattern["detail"]) is (rule.key == "recorder_guard_tampering")
+
+
+def test_the_tampering_rule_names_every_own_rule_function_and_schedule() -> None:
+    """Every other EventBridge rule of the stack, every function and the schedule appear in the
+    tampering rule's resource filter (a new rule or function must be added there)."""
+    resources = load_template()["Resources"]
+    _, rule = eventbridge_rules()["recorder_guard_tampering"]
+    names = str(rule["Properties"]["EventPattern"]["detail"]["$or"])
+    for logical_id, resource in resources.items():
+        if (
+            resource["Type"] in ("AWS::Events::Rule", "AWS::Serverless::Function")
+            and logical_id != "RecorderGuardTamperingRule"
+        ):
+            assert f"'{logical_id}'" in names, logical_id
+    assert "'BackstopFunctionSchedule'" in names
+    forwarder = load_template(FORWARDER)["Resources"]
+    _, member_rule = eventbridge_rules(FORWARDER)["recorder_guard_tampering"]
+    member_names = str(member_rule["Properties"]["EventPattern"]["detail"]["$or"])
+    for logical_id, resource in forwarder.items():
+        if (
+            resource["Type"] == "AWS::Events::Rule"
+            and logical_id != "RecorderGuardTamperingForwardRule"
+        ):
+            assert f"'{logical_id}'" in member_names, logical_id
+    assert "'MemberRoleName'" in member_names
 
 
 @pytest.mark.parametrize("rule", load_rules(), ids=lambda rule: rule.key)
@@ -51,6 +85,8 @@ def test_each_rule_is_switchable_and_wired(rule: Any) -> None:
     assert target["Arn"] == {"Fn::GetAtt": ["ResponderFunction", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert "RetryPolicy" in target
+    alarm = template["Resources"][f"{logical_id}FailuresAlarm"]
+    assert alarm["Condition"] == condition
 
 
 def test_enabled_rules_parameter_accepts_exactly_the_catalogue() -> None:

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import app
+from recorder_guard.aws.clients import BACKSTOP_SESSION, RESPONDER_SESSION
 from recorder_guard.aws.doctor import MEMBER_DOCTOR_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from tests.support import (
@@ -56,8 +57,21 @@ def test_the_central_bus_admits_only_the_organization() -> None:
     statement = bus_policy["Properties"]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Resource"] == {"Fn::GetAtt": ["CentralEventBus", "Arn"]}
+    # Only the organization, and only what the forwarder sends (issue 17.7).
     assert statement["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+        "StringEquals": {
+            "aws:PrincipalOrgID": {"Ref": "OrganizationId"},
+            "events:source": ["aws.config", "aws.events", "aws.iam", "aws.lambda", "aws.scheduler"],
+            "events:detail-type": "AWS API Call via CloudTrail",
+        }
+    }
+    alarms = resources["CentralEventBusAlarmsPolicy"]["Properties"]["Statement"]["Condition"]
+    assert alarms == {
+        "StringEquals": {
+            "aws:PrincipalOrgID": {"Ref": "OrganizationId"},
+            "events:source": "aws.cloudwatch",
+            "events:detail-type": "CloudWatch Alarm State Change",
+        }
     }
     for logical_id in (
         "StoppedRecorderRule",
@@ -99,34 +113,66 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     forwarder = load_template(FORWARDER)
     role = forwarder["Resources"]["MemberRole"]
     assert role["Condition"] == "CreatesMemberRole"
-    trust, doctor = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert doctor["Fn::If"][0] == "TrustsDoctor"
+    responder_trust, backstop_trust, _ = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    # Each central role under its own session name (what the code passes as RoleSessionName).
+    assert responder_trust["Principal"] == {"AWS": {"Ref": "ResponderRoleArn"}}
+    assert responder_trust["Condition"] == {
+        "StringEquals": {"sts:RoleSessionName": RESPONDER_SESSION}
+    }
+    condition, backstop, _ = backstop_trust["Fn::If"]
+    assert condition == "TrustsBackstop"
+    assert backstop["Principal"] == {"AWS": {"Ref": "BackstopRoleArn"}}
+    assert backstop["Condition"] == {"StringEquals": {"sts:RoleSessionName": BACKSTOP_SESSION}}
+    doctor = next(
+        s
+        for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        if "Fn::If" in s and s["Fn::If"][0] == "TrustsDoctor"
+    )
     assert doctor["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "DoctorPrincipalArn"}}
-    responder = {"Ref": "ResponderRoleArn"}
-    both = [responder, {"Ref": "BackstopRoleArn"}]
-    assert trust["Principal"] == {"AWS": {"Fn::If": ["TrustsBackstop", both, responder]}}
     (policy,) = role["Properties"]["Policies"]
-    plain = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+    statements = policy["PolicyDocument"]["Statement"]
+    plain = [s for s in statements if "Fn::If" not in s]
     assert {
         a for s in plain for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-    } == {
-        "config:DescribeConfigurationRecorderStatus",
+    } == {"config:DescribeConfigurationRecorderStatus", "iam:ListAccountAliases"}
+    # The responder never lists recorders or reads CloudTrail: only the backstop's session.
+    backstop_only = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "TrustsBackstop"
+    ]
+    listed = set()
+    for _, body, _ in backstop_only:
+        assert body["Condition"] == {"StringLike": {"aws:userid": f"*:{BACKSTOP_SESSION}"}}
+        listed |= {body["Action"]} if isinstance(body["Action"], str) else set(body["Action"])
+        if "config:DescribeConfigurationRecorders" in listed and body["Resource"] != "*":
+            assert "configuration-recorder/*" in body["Resource"]["Fn::Sub"]
+    assert listed == {
         "config:DescribeConfigurationRecorders",
         "config:DescribeDeliveryChannels",
         "cloudtrail:LookupEvents",
-        "iam:ListAccountAliases",
     }
-    reads, restart, findings = [
-        s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s
+    (restart,) = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "AllowsRestart"
     ]
-    assert reads[0] == "TrustsDoctor"
-    granted = set(reads[1]["Action"]) | {
-        a for s in plain for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    doctor_reads = [
+        s["Fn::If"][1] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "TrustsDoctor"
+    ]
+    granted = {
+        a
+        for s in plain + doctor_reads
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert set(MEMBER_DOCTOR_PERMISSIONS) <= granted
-    assert restart[0] == "AllowsRestart"
+    for body in doctor_reads:  # listing is the doctor's session's, as it is the backstop's
+        if body["Action"] in (
+            "config:DescribeConfigurationRecorders",
+            "config:DescribeDeliveryChannels",
+        ):
+            assert body["Condition"] == {"StringLike": {"aws:userid": "*:recorder-guard-doctor"}}
     assert restart[1]["Action"] == "config:StartConfigurationRecorder"
-    assert findings[0] == "ImportsFindings"  # test_outputs.py holds its statement
+    findings = [
+        s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "ImportsFindings"
+    ]
+    assert len(findings) == 1  # test_outputs.py holds its statement
     assert forwarder["Conditions"]["CreatesMemberRole"]["Fn::And"][1] == {
         "Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "MemberRoleRegion"}]
     }

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from recorder_guard import app
-from recorder_guard.aws.redrive import lambda_sender, original_event, redrive
+from recorder_guard.aws.redrive import function_name_of, lambda_sender, original_event, redrive
 from recorder_guard.local import LocalContext
 from tests.support import sample_events
 
@@ -21,7 +21,7 @@ EVENT = sample_events()["stop_recorder_assumed_role.json"]
 OTHER = sample_events()["stop_recorder_root_console.json"]
 
 
-def on_failure_record(event: Any) -> str:
+def on_failure_record(event: Any, function: str = "responder") -> str:
     """What Lambda's on-failure destination writes after the retries are spent."""
     return json.dumps(
         {
@@ -29,7 +29,7 @@ def on_failure_record(event: Any) -> str:
             "timestamp": "2026-11-28T21:14:40.000Z",
             "requestContext": {
                 "requestId": "3c2d0a8e-0000-4000-8000-000000000000",
-                "functionArn": "arn:aws:lambda:us-east-1:111122223333:function:responder:$LATEST",
+                "functionArn": f"arn:aws:lambda:us-east-1:111122223333:function:{function}:$LATEST",
                 "condition": "RetriesExhausted",
                 "approximateInvokeCount": 3,
             },
@@ -111,6 +111,24 @@ def test_dry_run_lists_and_keeps(dlq: tuple[Any, str, Any]) -> None:
     report = redrive(sqs, dead, real_handler, dry_run=True)
     assert report.listed == [EVENT]
     assert count(sqs, dead) == 1
+
+
+def test_a_record_from_another_function_is_refused_and_kept(dlq: tuple[Any, str, Any]) -> None:
+    """The Slack forwarder's failed SNS event sent to the responder would be ignored there
+    and deleted here: lost. It stays, with a line that says whose it is."""
+    sqs, dead, _ = dlq
+    sqs.send_message(QueueUrl=dead, MessageBody=on_failure_record(EVENT, "rg-slack-forwarder"))
+    sqs.send_message(QueueUrl=dead, MessageBody=on_failure_record(OTHER, "rg-responder"))
+    sent: list[Any] = []
+    report = redrive(sqs, dead, sent.append, function="rg-responder")
+    assert sent == [OTHER]
+    (line,) = report.failed
+    assert "from function rg-slack-forwarder, not rg-responder" in line
+    assert count(sqs, dead) == 1
+    # --function may be a name, an ARN or a qualified ARN
+    arn = "arn:aws:lambda:us-east-1:111122223333:function:rg-slack-forwarder"
+    for given in ("rg-slack-forwarder", arn, f"{arn}:$LATEST"):
+        assert function_name_of(given) == "rg-slack-forwarder"
 
 
 def test_original_event_unwraps_lambda_records() -> None:

@@ -184,6 +184,16 @@ def test_the_webhook_url_is_never_logged(
     assert "secret-token" not in str(raised.value)
 
 
+def test_a_loopback_webhook_only_when_running_locally() -> None:
+    """Deployed, a secret pointing at plain http on loopback would post alerts nowhere."""
+    for url in ("http://127.0.0.1:8080/x", "http://localhost:9/x", "http://[::1]:9/x"):
+        assert webhook_url_from_secret(url, local=True) == url
+        with pytest.raises(ValueError, match="does not hold an https:// URL"):
+            webhook_url_from_secret(url)
+    with pytest.raises(ValueError, match="does not hold an https:// URL"):
+        webhook_url_from_secret("http://localhost.evil.example/x", local=True)
+
+
 @pytest.mark.parametrize(
     ("secret", "ok"),
     [
@@ -202,15 +212,24 @@ def test_secret_formats(secret: str, ok: bool) -> None:
         assert "example.com" not in str(raised.value)
 
 
+@pytest.mark.parametrize("customer_key", [False, True], ids=["aws-managed-key", "customer-key"])
 def test_the_lambda_handler_reads_the_secret_and_posts(
-    slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, customer_key: bool
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")  # the fake Slack is plain http on loopback
     with mock_aws():
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url)["ARN"]
+        if customer_key:  # the template grants kms:Decrypt via Secrets Manager for this case
+            kms = boto3.client("kms", region_name="us-east-1")
+            key = kms.create_key()["KeyMetadata"]["Arn"]
+            arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url, KmsKeyId=key)[
+                "ARN"
+            ]
+        else:
+            arn = secrets.create_secret(Name="slack-webhook", SecretString=slack.url)["ARN"]
         monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", arn)
         slack_forwarder._secrets_client.cache_clear()
         slack_forwarder.webhook_url.cache_clear()

@@ -19,6 +19,13 @@ import pytest
 from tests.support import ROOT, load_template
 
 FUNCTION = "ResponderFunction"
+# The stack id's first UUID block: differs for every stack created, even under the same name.
+STACK_RUN = {
+    "Fn::Select": [
+        0,
+        {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]},
+    ]
+}
 SETTINGS = ROOT / "src" / "recorder_guard" / "settings.py"
 PSEUDO_PARAMETERS = {
     "AWS::AccountId",
@@ -174,7 +181,9 @@ def test_environment_references_exist() -> None:
 def test_log_group_has_retention_and_is_the_functions() -> None:
     properties = template_resource("ResponderLogGroup")["Properties"]
     assert "RetentionInDays" in properties
-    assert properties["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-responder"}
+    name, variables = properties["LogGroupName"]["Fn::Sub"]
+    assert name == "/aws/lambda/${AWS::StackName}-responder-${Run}"
+    assert variables == {"Run": STACK_RUN}
     logging = function_properties()["LoggingConfig"]
     assert logging["LogGroup"] == {"Ref": "ResponderLogGroup"}
 
@@ -239,7 +248,7 @@ def test_chatbot_channel_is_read_only_and_subscribed() -> None:
     channel = template_resource("ChatbotSlackChannel")
     assert channel["Condition"] == "HasChatbot"
     properties = channel["Properties"]
-    assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
+    assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}, {"Ref": "OperatorTopic"}]
     assert properties["GuardrailPolicies"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}
     ]
@@ -261,5 +270,7 @@ def test_slack_forwarder_reads_only_its_secret() -> None:
     assert secret["Action"] == "secretsmanager:GetSecretValue"
     assert secret["Resource"] == {"Ref": "SlackWebhookSecretArn"}
     on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
-    assert on_failure["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    # Its own dead-letter queue: redrive sends a queue's records to one function (17.3).
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}
+    assert template_resource("SlackDeadLetterQueue")["Condition"] == "HasSlackWebhook"
     assert condition("HasSlackWebhook") is False

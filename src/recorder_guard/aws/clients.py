@@ -43,6 +43,10 @@ MEMBER_SESSION_SECONDS = 900
 REFRESH_MARGIN_SECONDS = 120
 
 
+RESPONDER_SESSION = "recorder-guard-responder"
+BACKSTOP_SESSION = "recorder-guard-backstop"
+
+
 @dataclass(frozen=True)
 class Reach:
     """A Config client for one account and region, or why there is none."""
@@ -68,6 +72,9 @@ class Runtime:
     _organizations: Any = field(default=None, repr=False)
     _securityhub: dict[str, Any] = field(default_factory=dict, repr=False)
     _events: EventBridgeClient | None = field(default=None, repr=False)
+    # The member role's trust policy admits each central role under its own session name,
+    # and gives the backstop's reads to the backstop's session only (templates/forwarder.yaml).
+    session_name: str = RESPONDER_SESSION
 
     @property
     def sns(self) -> SNSClient:
@@ -137,7 +144,7 @@ class Runtime:
         try:
             credentials = self.sts.assume_role(
                 RoleArn=role,
-                RoleSessionName="recorder-guard",
+                RoleSessionName=self.session_name,
                 DurationSeconds=MEMBER_SESSION_SECONDS,
             )["Credentials"]
         except Exception as error:  # the alert still goes out, saying why

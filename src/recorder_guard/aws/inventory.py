@@ -43,10 +43,13 @@ def check_region(
         if not recorders:
             return RegionCheck(account, region)
         names = [str(recorder.get("name")) for recorder in recorders]
+        # The API takes one recorder name per call (API_DescribeConfigurationRecorderStatus:
+        # ConfigurationRecorderNames, "Array Members: Maximum number of 1 item").
         statuses = {
             status.get("name"): status
+            for name in names
             for status in config.describe_configuration_recorder_status(
-                ConfigurationRecorderNames=names
+                ConfigurationRecorderNames=[name]
             ).get("ConfigurationRecordersStatus", [])
         }
         has_channel = bool(config.describe_delivery_channels().get("DeliveryChannels"))

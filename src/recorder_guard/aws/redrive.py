@@ -2,7 +2,10 @@
 
 The queue holds two shapes: EventBridge's undeliverable events (the event itself) and Lambda's
 on-failure records (the event under `requestPayload`). A message is deleted only after the
-function accepted its event; anything that fails stays in the queue for the next try.
+function accepted its event; anything that fails stays in the queue for the next try. An
+on-failure record names the function that failed; one naming another function than the one
+being re-driven to is refused and kept (each function has its own queue, but a record sent to
+the wrong function would be lost: its handler ignores it and the message would be deleted).
 """
 
 from __future__ import annotations
@@ -34,6 +37,21 @@ def original_event(body: str) -> Any:
     return payload
 
 
+def failed_function(body: str) -> str | None:
+    """The function an on-failure record names (requestContext.functionArn), or None."""
+    payload = json.loads(body)
+    context = payload.get("requestContext") if isinstance(payload, dict) else None
+    arn = context.get("functionArn") if isinstance(context, dict) else None
+    return function_name_of(arn) if isinstance(arn, str) else None
+
+
+def function_name_of(name_or_arn: str) -> str:
+    """`name`, `arn:...:function:name` or `arn:...:function:name:qualifier` -> `name`."""
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn.split(":", 1)[0]
+
+
 def _label(event: Any, message_id: str) -> str:
     detail = event.get("detail") if isinstance(event, dict) else None
     event_id = detail.get("eventID") if isinstance(detail, dict) else None
@@ -47,8 +65,10 @@ def redrive(
     *,
     dry_run: bool = False,
     limit: int | None = None,
+    function: str | None = None,
 ) -> RedriveReport:
-    """Drain up to `limit` messages through `send`; each message is seen at most once per run."""
+    """Drain up to `limit` messages through `send`; each message is seen at most once per run.
+    With `function` (what `send` invokes), records that name another function are kept."""
     report = RedriveReport()
     seen: set[str] = set()
     while limit is None or len(seen) < limit:
@@ -66,8 +86,15 @@ def redrive(
             seen.add(message_id)
             try:
                 event = original_event(message["Body"])
+                named = failed_function(message["Body"])
             except ValueError as error:
                 report.failed.append(f"{message_id}: body is not JSON ({error})")
+                continue
+            if function and named and named != function_name_of(function):
+                report.failed.append(
+                    f"{message_id}: the record is from function {named[:64]}, not"
+                    f" {function_name_of(function)[:64]}: kept (re-drive it to its own function)"
+                )
                 continue
             if dry_run:
                 report.listed.append(event)

@@ -26,6 +26,9 @@ RESOURCE_NAME_KEYS = (
     "configurationAggregatorName",
     "retentionConfigurationName",
 )
+# What recorder-guard's own parts are named by in the calls its tampering rule watches:
+# EventBridge rules and schedules (name, rule), functions, roles.
+OWN_RESOURCE_NAME_KEYS = ("name", "rule", "functionName", "roleName")
 
 
 class MalformedEventError(ValueError):
@@ -218,7 +221,13 @@ class CloudTrailRecord:
             value = text(parameters.get(key))
             if value:
                 return value
-        return self.recorder_name or self.service_principal
+        if self.recorder_name or self.service_principal:
+            return self.recorder_name or self.service_principal
+        for key in OWN_RESOURCE_NAME_KEYS:
+            value = text(parameters.get(key))
+            if value:
+                return value
+        return None
 
     @property
     def outcome(self) -> str:

@@ -115,6 +115,11 @@ class Rule:
         return tuple(self.event_pattern()["detail"]["eventName"])
 
     @property
+    def concerns_config(self) -> bool:
+        """Only AWS Config calls make the recorder's status worth reading for the alert."""
+        return leaf_values(self.conditions, "event.provider", "equals") == ["config.amazonaws.com"]
+
+    @property
     def restartable(self) -> bool:
         """Only a stopped recorder is restarted; other rules alert and explain."""
         return self.remediation == "restart_recorder"
@@ -125,7 +130,9 @@ class Rule:
         The rule's finer conditions (exclusions, request parameters) are evaluated by the
         handler; EventBridge's anything-but does not match absent fields, so they stay there.
         """
-        provider = leaf_values(self.conditions, "event.provider", "equals")
+        provider = leaf_values(self.conditions, "event.provider", "equals") or leaf_values(
+            self.conditions, "event.provider", "in"
+        )
         actions = leaf_values(self.conditions, "event.action", "in") or leaf_values(
             self.conditions, "event.action", "equals"
         )
@@ -133,10 +140,10 @@ class Rule:
         if not provider or not actions or outcome != ["success"]:
             raise ValueError(f"rule {self.key}: needs provider, action(s) and outcome success")
         return {
-            "source": ["aws." + str(provider[0]).split(".")[0]],
+            "source": sorted({"aws." + str(p).split(".")[0] for p in provider}),
             "detail-type": [API_CALL_DETAIL_TYPE],
             "detail": {
-                "eventSource": provider,
+                "eventSource": sorted(provider),
                 "eventName": sorted(actions),
                 "errorCode": [{"exists": False}],
             },

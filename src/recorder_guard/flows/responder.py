@@ -95,7 +95,7 @@ def respond(
             event_id=parsed.record.event_id,
         )
     settings = runtime.settings
-    wants_config = settings.check_recorder_status or (
+    wants_config = (settings.check_recorder_status and verdict.rule.concerns_config) or (
         settings.auto_restart and verdict.rule.restartable
     )
     reach = runtime.reach(parsed.account_id, parsed.region_name) if wants_config else None
