@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 
+from recorder_guard.aws.errors import error_code, error_details, is_access_denied
 from recorder_guard.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,7 +35,9 @@ STATE_CONFIG = Config(
 )
 
 
+logger = Logger(service="recorder-guard", child=True)
 MEMBER_SESSION_SECONDS = 900
+DENIED_CACHE_SECONDS = 60  # a refused AssumeRole is not retried for every region of a run
 REFRESH_MARGIN_SECONDS = 120
 
 
@@ -92,6 +96,7 @@ class Runtime:
         cached = self._members.get((account, region))
         if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
             return cached[1]
+        self._members.pop((account, region), None)
         if account == settings.home_account and region in settings.backstop_regions:
             reach = Reach(boto3.client("config", region_name=region, config=STATUS_CHECK_CONFIG))
             self._members[(account, region)] = (float("inf"), reach)
@@ -112,18 +117,23 @@ class Runtime:
             if session is not None
             else Reach(None, reason)
         )
-        self._members[(account, region)] = (expires, reach)
+        if session is not None:  # a refusal is remembered per account, in _sessions only
+            self._members[(account, region)] = (expires, reach)
         return reach
 
     def _member_session(
         self, account: str
     ) -> tuple[float, boto3.Session | None, str | None, str | None]:
         """One AssumeRole per member account (not per region): expiry, session or why not,
-        and the account alias."""
+        and the account alias. A refusal (access denied) is remembered for a minute; a
+        throttled or timed-out call is not remembered at all, so the next event tries again."""
+        now = time.time()
         cached = self._sessions.get(account)
-        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
+        if cached and (
+            cached[0] - REFRESH_MARGIN_SECONDS > now or (cached[1] is None and cached[0] > now)
+        ):
             return cached
-        expires = time.time() + MEMBER_SESSION_SECONDS
+        expires = now + MEMBER_SESSION_SECONDS
         settings = self.settings
         role = f"arn:{settings.partition}:iam::{account}:role/{settings.member_role_name}"
         try:
@@ -133,14 +143,19 @@ class Runtime:
                 DurationSeconds=MEMBER_SESSION_SECONDS,
             )["Credentials"]
         except Exception as error:  # the alert still goes out, saying why
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            code, message = error_details(error)
+            logger.warning("AssumeRole failed", extra={"error_code": code, "error": message})
+            denied = is_access_denied(error)
             result = (
-                expires,
+                now + DENIED_CACHE_SECONDS if denied else now,
                 None,
-                f"could not assume {role}: {code or type(error).__name__}",
+                f"could not assume {role}: {code}",
                 None,
             )
-            self._sessions[account] = result
+            if denied:
+                self._sessions[account] = result
+            else:
+                self._sessions.pop(account, None)
             return result
         session = boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
@@ -151,7 +166,8 @@ class Runtime:
         try:
             aliases = session.client("iam", config=STATUS_CHECK_CONFIG).list_account_aliases()
             alias = next(iter(aliases.get("AccountAliases", [])), None)
-        except Exception:  # an alias is a nicety: the alert names the account id anyway
+        except Exception as error:  # a nicety: the alert names the account id anyway
+            logger.info("no account alias", extra={"error_code": error_code(error)})
             alias = None
         self._sessions[account] = (expires, session, None, alias)
         return self._sessions[account]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,7 +10,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from recorder_guard.domain.cloudtrail import as_mapping, is_service_linked_recorder, nest
+from recorder_guard.domain.cloudtrail import (
+    REGION_PATTERN,
+    as_mapping,
+    is_service_linked_recorder,
+    nest,
+)
 from recorder_guard.domain.detection import Detection
 from recorder_guard.domain.limits import clip, clip_strings
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
@@ -23,7 +27,6 @@ FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
 PARAMETERS_LIMIT = 400  # characters of request parameters quoted in summaries
 ORIGINAL_RECORD_LIMIT = 32 * 1024  # characters of the raw CloudTrail record kept in event.original
 SEVERITY_NUMBER = {"low": 21, "medium": 47, "high": 73, "critical": 99}
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
@@ -95,6 +98,7 @@ class Alert:
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
     account_alias: str | None = None
+    envelope_mismatch: str | None = None  # the payload disagrees with EventBridge's envelope
 
     @property
     def escalated(self) -> bool:
@@ -206,6 +210,7 @@ class Alert:
                 "console_session": self.actor.console_session,
             },
             "remediation": self.remediation.to_dict() if self.remediation else None,
+            "envelope_mismatch": self.envelope_mismatch,
             "console_links": self.console_links,
             "next_steps": [step.as_text() for step in self.next_steps],
         }
@@ -235,7 +240,7 @@ def console_links(
 ) -> dict[str, str]:
     """Links into the right console for the partition; none for a region that is not real."""
     host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
-    if not region or not REGION_PATTERN.match(region):
+    if not region or not REGION_PATTERN.fullmatch(region):
         return {}
     base = f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
     links = {
@@ -287,7 +292,7 @@ def next_steps(
         "resource": shlex.quote(resource or recorder or "default"),
         "account": shlex.quote(account or "ACCOUNT-ID"),
         "partition": partition,
-        "region_flag": f" --region {region}" if region and REGION_PATTERN.match(region) else "",
+        "region_flag": f" --region {region}" if region and REGION_PATTERN.fullmatch(region) else "",
     }
     return tuple(
         NextStep(step.text, step.command.format(**values) if step.command else None)
@@ -398,4 +403,5 @@ def build_alert(
         ),
         remediation=remediation,
         account_alias=_opt(account_alias),
+        envelope_mismatch=_opt(event.envelope_mismatch),
     )

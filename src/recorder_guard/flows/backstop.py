@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.episodes import EpisodeStore
+from recorder_guard.aws.errors import error_code
 from recorder_guard.aws.inventory import check_region
 from recorder_guard.aws.publish import build_notice_request, publish
 from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
@@ -174,8 +175,7 @@ def targets(runtime: Runtime) -> tuple[list[str], list[str]]:
             accounts = organization_accounts(runtime.organizations)
             problem = None if accounts else "it lists no active account"
         except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            problem = code or type(error).__name__
+            problem = error_code(error)
         if problem:  # checking nothing must not look like finding nothing
             raise BackstopError(
                 f"cannot list the organization's accounts ({problem}): run the stack in the"

@@ -89,6 +89,11 @@ def render_email(alert: Alert) -> str:
         *(field_lines("Account alias", plain(alert.account_alias)) if alert.account_alias else []),
         *field_lines("Recorder now", alert.recorder_now),
         *(
+            field_lines("Mismatch", plain(alert.envelope_mismatch))
+            if alert.envelope_mismatch
+            else []
+        ),
+        *(
             field_lines("Auto-restart", remediation_text(alert.remediation, plain))
             if alert.remediation
             else []
