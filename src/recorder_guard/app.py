@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -11,8 +12,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recorder_guard.aws.clients import Runtime
-from recorder_guard.aws.idempotency import event_id, make_idempotent
+from recorder_guard.aws.idempotency import (
+    IN_FLIGHT,
+    NOT_COMPLETED,
+    UNAVAILABLE,
+    Handled,
+    event_id,
+    run_once,
+)
 from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.limits import bound_depth
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -26,9 +35,11 @@ def runtime() -> Runtime:
     return Runtime(settings=Settings.from_env())
 
 
-def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, Any]:
+def process(*, event: Any, runtime: Runtime, remaining_ms: Callable[[], int]) -> dict[str, Any]:
     """One event to its summary, with its metrics and log line. With idempotency on this runs
-    once per CloudTrail eventID; a repeat returns the stored summary instead."""
+    once per CloudTrail eventID; a repeat returns the stored summary instead. The time left is
+    read when it starts (a slow idempotency store may have used some)."""
+    seconds_left = remaining_ms() / 1000
     outcome = respond(event, runtime, now=datetime.now(UTC), seconds_left=seconds_left)
     if outcome.outcome == "ignored":
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
@@ -47,21 +58,31 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
     return outcome.summary()
 
 
+STORE_METRICS = {
+    UNAVAILABLE: "IdempotencyUnavailable",
+    NOT_COMPLETED: "IdempotencyUnavailable",
+    IN_FLIGHT: "DuplicateInFlight",
+}
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
+        # Before anything copies or hashes it: a payload nested hundreds deep is clipped here.
+        event, _ = bound_depth(event)
         current = runtime()
-        run = process
-        dynamodb = current.dynamodb
+        arguments: dict[str, Any] = {
+            "event": event,
+            "runtime": current,
+            "remaining_ms": context.get_remaining_time_in_millis,
+        }
+        dynamodb = current.idempotency_dynamodb
         table = current.settings.state_table
         if current.settings.idempotency and dynamodb and table and event_id(event):
-            run = make_idempotent(process, dynamodb, table, context)
-        summary = run(
-            event=event,
-            runtime=current,
-            seconds_left=context.get_remaining_time_in_millis() / 1000,
-        )
+            handled = run_once(process, dynamodb, table, context, **arguments)
+        else:
+            handled = Handled(process(**arguments))
     except MalformedEventError as error:
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         logger.error(f"rejected: {error}")
@@ -70,7 +91,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
         logger.exception("alert not published; the invocation fails so it is retried and kept")
         raise
-    if summary.get("duplicate"):
+    summary = handled.summary
+    if handled.store_problem:
+        metrics.add_metric(
+            name=STORE_METRICS[handled.store_problem], unit=MetricUnit.Count, value=1
+        )
+        logger.warning(
+            {
+                UNAVAILABLE: "idempotency store unavailable: handled without it (a duplicate"
+                " alert is possible, a lost one is not)",
+                NOT_COMPLETED: "alert published, but its completed record was not stored",
+                IN_FLIGHT: "another delivery of this event is being handled: nothing published",
+            }[handled.store_problem],
+            extra={"store_error": handled.store_error, "event_id": summary.get("event_id")},
+        )
+    elif summary.get("duplicate"):
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
         logger.info("duplicate delivery: already handled, nothing published", extra=summary)
     return summary
