@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.clients import BACKSTOP_PUBLISH_CONFIG, BACKSTOP_STATE_CONFIG, Runtime
 from recorder_guard.flows.backstop import Backstop, BackstopError, Report
 from recorder_guard.settings import Settings
 
@@ -28,7 +28,11 @@ NOTICE_METRICS = {
 @cache
 def runtime() -> Runtime:
     """Settings and clients, once per process (the Lambda execution environment)."""
-    return Runtime(settings=Settings.from_env())
+    return Runtime(
+        settings=Settings.from_env(),
+        publish_config=BACKSTOP_PUBLISH_CONFIG,
+        state_config=BACKSTOP_STATE_CONFIG,
+    )
 
 
 def record_metrics(report: Report) -> None:

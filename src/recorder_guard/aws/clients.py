@@ -35,6 +35,34 @@ STATE_CONFIG = Config(
 )
 
 
+# The backstop must finish what it starts inside its reserve (a hung publish with the event
+# path's settings could take 90 s and more): fewer attempts, shorter timeouts.
+BACKSTOP_PUBLISH_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+)
+BACKSTOP_STATE_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+)
+RETRY_AFTER_MAX_SECONDS = 5  # botocore adds up to this much for an x-amz-retry-after header
+MAX_BACKOFF_SECONDS = 20
+
+
+def worst_case_seconds(config: Config) -> float:
+    """The longest one call through a client with `config` can take: every attempt times out
+    (connect + read), with standard-mode backoff at its maximum between attempts
+    (botocore.retries.standard.ExponentialBackoff: rand * min(2 ** (n - 1), 20), plus up to 5 s
+    for a retry-after header)."""
+    settings: Any = config  # botocore's Config sets these attributes dynamically
+    retries = settings.retries or {}
+    attempts = int(retries.get("total_max_attempts") or int(retries.get("max_attempts", 2)) + 1)
+    per_attempt = float(settings.connect_timeout or 60) + float(settings.read_timeout or 60)
+    backoff = sum(
+        min(2.0 ** (n - 1), MAX_BACKOFF_SECONDS) + RETRY_AFTER_MAX_SECONDS
+        for n in range(1, attempts)
+    )
+    return attempts * per_attempt + backoff
+
+
 # The idempotency store is a nicety in front of the alert: one quick retry, then publish
 # without it (worst case about 2 x (1 + 2) s per call, instead of the state client's ~16 s).
 IDEMPOTENCY_CONFIG = Config(
@@ -60,6 +88,8 @@ class Runtime:
     """Settings plus the clients they call for; tests build one around moto-backed clients."""
 
     settings: Settings
+    publish_config: Config = field(default=PUBLISH_CONFIG, repr=False)
+    state_config: Config = field(default=STATE_CONFIG, repr=False)
     _sns: SNSClient | None = field(default=None, repr=False)
     _config: ConfigServiceClient | None = field(default=None, repr=False)
     _dynamodb: DynamoDBClient | None = field(default=None, repr=False)
@@ -74,7 +104,7 @@ class Runtime:
     @property
     def sns(self) -> SNSClient:
         if self._sns is None:
-            self._sns = boto3.client("sns", config=PUBLISH_CONFIG)
+            self._sns = boto3.client("sns", config=self.publish_config)
         return self._sns
 
     @property
@@ -222,7 +252,7 @@ class Runtime:
         if not (uses_table and self.settings.state_table):
             return None
         if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb", config=STATE_CONFIG)
+            self._dynamodb = boto3.client("dynamodb", config=self.state_config)
         return self._dynamodb
 
     @property

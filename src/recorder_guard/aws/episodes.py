@@ -43,6 +43,8 @@ def _item(episode: Episode) -> dict[str, Any]:
     }
     if episode.event_id:
         item["event_id"] = {"S": episode.event_id[:256]}
+    if episode.pending:
+        item["pending"] = {"S": episode.pending}
     return item
 
 
@@ -59,6 +61,7 @@ def _episode(item: dict[str, Any]) -> Episode:
         source=text("source") or BY_BACKSTOP,
         event_id=text("event_id"),
         reminders=int(item.get("reminders", {}).get("N", "0")),
+        pending=text("pending"),
     )
 
 
@@ -114,6 +117,45 @@ class EpisodeStore:
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def claim(self, episode: Episode, kind: str, now: int) -> bool:
+        """Before a notice is published, write it down as pending (and when it was decided):
+        if the run dies mid-send, the next run finds it and sends it. False when another run
+        changed the episode since `episode` was read (it says it instead)."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": pk(episode.key)}},
+                UpdateExpression="SET notified_at = :now, pending = :kind",
+                ConditionExpression="notified_at = :seen",
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":kind": {"S": kind},
+                    ":seen": {"N": str(episode.notified_at)},
+                },
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def sent(self, episode: Episode, *, reminded: bool = False) -> None:
+        """The pending notice went out: clear it (and count a reminder)."""
+        key = {"pk": {"S": pk(episode.key)}}
+        if reminded:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="SET reminders = :count REMOVE pending",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":count": {"N": str(episode.reminders + 1)}},
+            )
+        else:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="REMOVE pending",
+                ConditionExpression="attribute_exists(pk)",
+            )
 
     def close(self, episode: Episode) -> bool:
         """False when it was already closed (another run sent the resolution)."""
