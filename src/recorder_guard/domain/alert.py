@@ -177,7 +177,9 @@ class Alert:
                 "event.start": self.event_time,
                 "event.risk_score": self.rule.risk_score,
                 "event.severity": SEVERITY_NUMBER[self.rule.severity],
-                "event.original": clip(self.original_record, original_limit),
+                "event.original": (  # limit 0: left out, not an empty string
+                    clip(self.original_record, original_limit) if original_limit > 0 else None
+                ),
                 "cloud.account.id": self.account_id,
                 "cloud.account.name": self.account_alias,
                 "cloud.region": self.region,
@@ -211,10 +213,11 @@ class Alert:
                 "console_session": self.actor.console_session,
             },
             "remediation": self.remediation.to_dict() if self.remediation else None,
-            "envelope_mismatch": self.envelope_mismatch,
             "console_links": self.console_links,
             "next_steps": [step.as_text() for step in self.next_steps],
         }
+        if self.envelope_mismatch:  # only when there is one: the usual document is unchanged
+            doc["recorder_guard"]["envelope_mismatch"] = self.envelope_mismatch
         return doc
 
 
