@@ -22,6 +22,8 @@ from recorder_guard.aws.idempotency import (
 )
 from recorder_guard.domain.cloudtrail import MalformedEventError
 from recorder_guard.domain.limits import bound_depth
+from recorder_guard.domain.selftest import is_test_event
+from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -54,6 +56,9 @@ def process(*, event: Any, runtime: Runtime, remaining_ms: Callable[[], int]) ->
     if alert and alert.remediation:
         name = "Remediation" + alert.remediation.outcome.title().replace("_", "")
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for name, delivery in outcome.outputs.items():
+        if delivery.failed:
+            metrics.add_metric(name=OUTPUT_FAILURE_METRICS[name], unit=MetricUnit.Count, value=1)
     logger.info("alert published", extra=outcome.summary())
     return outcome.summary()
 
@@ -79,7 +84,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         }
         dynamodb = current.idempotency_dynamodb
         table = current.settings.state_table
-        if current.settings.idempotency and dynamodb and table and event_id(event):
+        if (
+            current.settings.idempotency
+            and dynamodb
+            and table
+            and event_id(event)
+            and not is_test_event(event)  # a test alert stores nothing
+        ):
             handled = run_once(process, dynamodb, table, context, **arguments)
         else:
             handled = Handled(process(**arguments))

@@ -45,6 +45,8 @@ def _item(episode: Episode) -> dict[str, Any]:
         item["event_id"] = {"S": episode.event_id[:256]}
     if episode.pending:
         item["pending"] = {"S": episode.pending}
+    if episode.finding:
+        item["finding"] = {"S": episode.finding}
     return item
 
 
@@ -62,6 +64,7 @@ def _episode(item: dict[str, Any]) -> Episode:
         event_id=text("event_id"),
         reminders=int(item.get("reminders", {}).get("N", "0")),
         pending=text("pending"),
+        finding=text("finding"),
     )
 
 
@@ -91,28 +94,6 @@ class EpisodeStore:
                 TableName=self.table,
                 Item=_item(episode),
                 ConditionExpression="attribute_not_exists(pk)",
-            )
-        except self.dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    def restore(self, episode: Episode) -> None:
-        """Put an episode back as it was (a notice about it could not be published)."""
-        self.dynamodb.put_item(TableName=self.table, Item=_item(episode))
-
-    def mark_reminded(self, episode: Episode, now: int) -> bool:
-        """False when another run already reminded since `episode` was read."""
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key={"pk": {"S": pk(episode.key)}},
-                UpdateExpression="SET notified_at = :now, reminders = :count",
-                ConditionExpression="notified_at = :seen",
-                ExpressionAttributeValues={
-                    ":now": {"N": str(now)},
-                    ":count": {"N": str(episode.reminders + 1)},
-                    ":seen": {"N": str(episode.notified_at)},
-                },
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
             return False
@@ -156,6 +137,20 @@ class EpisodeStore:
                 UpdateExpression="REMOVE pending",
                 ConditionExpression="attribute_exists(pk)",
             )
+
+    def attach_finding(self, key: RecorderKey, finding: str) -> None:
+        """Keep the episode's Security Hub finding beside it (at most 240 KB, under DynamoDB's
+        400 KB item limit), so reminders and the resolution re-import the whole finding."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": pk(key)}},
+                UpdateExpression="SET finding = :finding",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":finding": {"S": finding}},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return  # closed meanwhile: nothing left to update
 
     def close(self, episode: Episode) -> bool:
         """False when it was already closed (another run sent the resolution)."""

@@ -99,6 +99,7 @@ class Alert:
     remediation: RemediationResult | None = None
     account_alias: str | None = None
     envelope_mismatch: str | None = None  # the payload disagrees with EventBridge's envelope
+    test: bool = False  # a `doctor --send-test` alert: every rendition says TEST
 
     @property
     def escalated(self) -> bool:
@@ -144,7 +145,7 @@ class Alert:
     @property
     def title(self) -> str:
         """Untrusted parts: the target, account and region; renderers escape them."""
-        return (
+        return ("TEST: " if self.test else "") + (
             f"{self.rule.name}: {self.target} in {self.account_id or 'unknown account'}"
             f" / {self.region or 'unknown region'}"
         )
@@ -185,7 +186,8 @@ class Alert:
                 "cloud.region": self.region,
                 "labels.schema_version": SCHEMA_VERSION,
                 "labels.partition": self.partition,
-                "tags": list(self.rule.tags),
+                "tags": [*self.rule.tags, *(["test"] if self.test else [])],
+                "labels.test": "true" if self.test else None,
             }
         )
         doc = ecs_document(flat, self.rule)
@@ -218,6 +220,8 @@ class Alert:
         }
         if self.envelope_mismatch:  # only when there is one: the usual document is unchanged
             doc["recorder_guard"]["envelope_mismatch"] = self.envelope_mismatch
+        if self.test:
+            doc["recorder_guard"]["test"] = True
         return doc
 
 

@@ -9,6 +9,7 @@ day a digest of what is expected to be off and of regions it could not read.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,7 @@ from recorder_guard.domain.remediation import (
     Target,
 )
 from recorder_guard.domain.rules import Rule, scheduled_rule
+from recorder_guard.flows.outputs import FAILED, Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
 
 logger = Logger(service="recorder-guard", child=True)
@@ -162,6 +164,7 @@ class Report:
     restarts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     deferred: int = 0  # decisions left for the next run when time ran short
+    output_failures: dict[str, int] = field(default_factory=dict)  # security_hub, alert_event
 
     def count(self, what: str, into: dict[str, int] | None = None) -> None:
         target = self.counts if into is None else into
@@ -177,6 +180,7 @@ class Report:
             "restarts": dict(sorted(self.restarts.items())),
             "failures": self.failures[:20],
             "deferred": self.deferred,
+            "output_failures": dict(sorted(self.output_failures.items())),
         }
 
 
@@ -322,7 +326,64 @@ class Backstop:
             self.report.failures.append(f"{what}: {error_code(error)}")
             return False
         self.report.count(notice.kind)
+        if self.settings.alert_event_bus:
+            from recorder_guard.aws.alert_events import (  # noqa: PLC0415 - opt-in
+                NOTICE_DETAIL_TYPE,
+                notice_documents,
+            )
+
+            sent = send_event(self.runtime, notice_documents(notice), NOTICE_DETAIL_TYPE)
+            self._delivered("alert_event", sent)
         return True
+
+    def _delivered(self, output: str, delivery: Delivery) -> None:
+        if delivery.failed:
+            self.report.count(output, self.report.output_failures)
+
+    def _import(self, finding: dict[str, Any] | None) -> None:
+        if finding is None:
+            self._delivered("security_hub", Delivery(FAILED, error="no account or region"))
+        else:
+            self._delivered("security_hub", deliver_finding(self.runtime, finding))
+
+    def _finding_opened(self, notice: Notice, episode: Episode) -> None:
+        """The new episode as a finding, kept with the episode so that reminders refresh it
+        and the resolution closes it."""
+        if not self.settings.security_hub_findings:
+            return
+        from recorder_guard.domain.finding import finding_for_notice  # noqa: PLC0415
+
+        try:
+            finding = finding_for_notice(notice, episode)
+        except ValueError as error:  # too large even shortened: counted, the alert stands
+            logger.warning("finding not built", extra={"error": str(error)[:300]})
+            finding = None
+        self._import(finding)
+        if finding is not None:
+            self.store.attach_finding(episode.key, json.dumps(finding, separators=(",", ":")))
+
+    def _finding_update(self, kind: str, episode: Episode) -> None:
+        """A reminder refreshes the episode's finding; the resolution archives it, PASSED."""
+        if not (self.settings.security_hub_findings and episode.finding):
+            return
+        from recorder_guard.domain.finding import observed_again, resolved  # noqa: PLC0415
+        from recorder_guard.domain.notice import duration, iso  # noqa: PLC0415
+
+        try:
+            stored = json.loads(episode.finding)
+            if kind == RESOLVED:
+                lasted = duration(self.now.timestamp() - episode.opened_at)
+                note = (
+                    f"Resolved by recorder-guard at {iso(self.now)}: the recorder is recording"
+                    f" again after {lasted}."
+                )
+                finding = resolved(stored, self.now, note)
+            else:
+                finding = observed_again(stored, self.now)
+        except ValueError as error:  # a stored finding we cannot read: counted, not raised
+            logger.warning("stored finding unreadable", extra={"error": str(error)[:300]})
+            finding = None
+        self._import(finding)
 
     def _act(self, decision: Decision, now: int) -> None:
         """Every notice is written down as pending before it is published and cleared after,
@@ -333,12 +394,18 @@ class Backstop:
             return
         if episode is None or not self.store.claim(episode, decision.kind, now):
             return  # another run changed this episode since it was read: it speaks for it
-        if not self._publish(self._notice(decision.kind, decision)):
+        notice = self._notice(decision.kind, decision)
+        if not self._publish(notice):
             return  # stays pending
         if decision.kind in (RESOLVED, GONE):
             self.store.close(episode)
         else:
             self.store.sent(episode, reminded=decision.kind == REMINDER)
+        # Security Hub follows the notice (a deleted recorder's finding stays as it is).
+        if decision.kind == OPENED:
+            self._finding_opened(notice, episode)
+        elif decision.kind in (REMINDER, RESOLVED):
+            self._finding_update(decision.kind, episode)
 
     def _open(self, check: RecorderCheck, now: int) -> None:
         episode = Episode(
@@ -362,6 +429,7 @@ class Backstop:
             self.store.close(episode)  # fixed and said so: nothing left open
         else:
             self.store.sent(episode)
+        self._finding_opened(notice, episode)
 
     def _stopper(self, check: RecorderCheck) -> Stopper | None:
         """Who stopped it, from CloudTrail's event history, when Config says when."""
