@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from recorder_guard.domain.alert import Alert, build_alert
 from recorder_guard.domain.cloudtrail import parse_event
@@ -16,6 +18,27 @@ from recorder_guard.domain.rules import load_rules
 from tests.support import sample_events
 
 DETECTED_AT = datetime(2026, 11, 28, 21, 14, 7, tzinfo=UTC)
+
+# Property tests must not flake on a loaded machine: no per-example deadline, no health check
+# that measures time or data size, and (profile "ci", the default) the same examples every
+# run. `HYPOTHESIS_PROFILE=explore pytest ...` searches afresh with more examples.
+CI_HEALTH_CHECKS = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+]
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=CI_HEALTH_CHECKS,
+)
+settings.register_profile(
+    "explore", deadline=None, max_examples=1000, suppress_health_check=CI_HEALTH_CHECKS
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def detection_for(event: Any) -> Detection:

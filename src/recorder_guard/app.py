@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -11,9 +12,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recorder_guard.aws.clients import Runtime
-from recorder_guard.aws.idempotency import event_id, make_idempotent
+from recorder_guard.aws.idempotency import (
+    IN_FLIGHT,
+    NOT_COMPLETED,
+    UNAVAILABLE,
+    Handled,
+    event_id,
+    run_once,
+)
 from recorder_guard.domain.cloudtrail import MalformedEventError
 from recorder_guard.domain.detection import ignore_metric
+from recorder_guard.domain.limits import bound_depth
 from recorder_guard.domain.selftest import is_test_event
 from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
@@ -30,13 +39,18 @@ def runtime() -> Runtime:
 
 
 def process(
-    *, event: Any, runtime: Runtime, seconds_left: float, now: datetime | None = None
+    *,
+    event: Any,
+    runtime: Runtime,
+    remaining_ms: Callable[[], int],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """One event to its summary, with its metrics and log line. With idempotency on this runs
-    once per CloudTrail eventID; a repeat returns the stored summary instead. `now` is the
-    local runner's fixed clock; Lambda never passes it."""
-    moment = now or datetime.now(UTC)
-    outcome = respond(event, runtime, now=moment, seconds_left=seconds_left)
+    once per CloudTrail eventID; a repeat returns the stored summary instead. The time left is
+    read when it starts (a slow idempotency store may have used some). `now` is the local
+    runner's fixed clock; Lambda never passes it."""
+    seconds_left = remaining_ms() / 1000
+    outcome = respond(event, runtime, now=now or datetime.now(UTC), seconds_left=seconds_left)
     if outcome.outcome == "ignored":
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
         if outcome.ignored_code:
@@ -61,15 +75,29 @@ def process(
     return outcome.summary()
 
 
+STORE_METRICS = {
+    UNAVAILABLE: "IdempotencyUnavailable",
+    NOT_COMPLETED: "IdempotencyUnavailable",
+    IN_FLIGHT: "DuplicateInFlight",
+}
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="detail.eventID", clear_state=True)
 def handler(
     event: dict[str, Any], context: LambdaContext, now: datetime | None = None
 ) -> dict[str, Any]:
     try:
+        # Before anything copies or hashes it: a payload nested hundreds deep is clipped here.
+        event, _ = bound_depth(event)
         current = runtime()
-        run = process
-        dynamodb = current.dynamodb
+        arguments: dict[str, Any] = {
+            "event": event,
+            "runtime": current,
+            "remaining_ms": context.get_remaining_time_in_millis,
+            "now": now,
+        }
+        dynamodb = current.idempotency_dynamodb
         table = current.settings.state_table
         if (
             current.settings.idempotency
@@ -78,13 +106,9 @@ def handler(
             and event_id(event)
             and not is_test_event(event)  # a test alert stores nothing
         ):
-            run = make_idempotent(process, dynamodb, table, context)
-        summary = run(
-            event=event,
-            runtime=current,
-            seconds_left=context.get_remaining_time_in_millis() / 1000,
-            now=now,
-        )
+            handled = run_once(process, dynamodb, table, context, **arguments)
+        else:
+            handled = Handled(process(**arguments))
     except MalformedEventError as error:
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
         logger.error(f"rejected: {error}")
@@ -93,7 +117,21 @@ def handler(
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
         logger.exception("alert not published; the invocation fails so it is retried and kept")
         raise
-    if summary.get("duplicate"):
+    summary = handled.summary
+    if handled.store_problem:
+        metrics.add_metric(
+            name=STORE_METRICS[handled.store_problem], unit=MetricUnit.Count, value=1
+        )
+        logger.warning(
+            {
+                UNAVAILABLE: "idempotency store unavailable: handled without it (a duplicate"
+                " alert is possible, a lost one is not)",
+                NOT_COMPLETED: "alert published, but its completed record was not stored",
+                IN_FLIGHT: "another delivery of this event is being handled: nothing published",
+            }[handled.store_problem],
+            extra={"store_error": handled.store_error, "event_id": summary.get("event_id")},
+        )
+    elif summary.get("duplicate"):
         metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
         logger.info("duplicate delivery: already handled, nothing published", extra=summary)
     return summary

@@ -10,7 +10,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from recorder_guard.aws.clients import BACKSTOP_SESSION, Runtime
+from recorder_guard.aws.clients import (
+    BACKSTOP_PUBLISH_CONFIG,
+    BACKSTOP_SESSION,
+    BACKSTOP_STATE_CONFIG,
+    Runtime,
+)
 from recorder_guard.flows.backstop import Backstop, BackstopError, Report
 from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.settings import Settings
@@ -29,7 +34,12 @@ NOTICE_METRICS = {
 @cache
 def runtime() -> Runtime:
     """Settings and clients, once per process (the Lambda execution environment)."""
-    return Runtime(settings=Settings.from_env(), session_name=BACKSTOP_SESSION)
+    return Runtime(
+        settings=Settings.from_env(),
+        session_name=BACKSTOP_SESSION,
+        publish_config=BACKSTOP_PUBLISH_CONFIG,
+        state_config=BACKSTOP_STATE_CONFIG,
+    )
 
 
 def record_metrics(report: Report) -> None:

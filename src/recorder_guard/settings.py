@@ -17,15 +17,19 @@ if TYPE_CHECKING:
     from recorder_guard.domain.recorder import RecorderKey
 
 TOPIC_ARN_PATTERN = re.compile(
-    r"^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+    r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}"
 )
 BOOLEANS = {"true": True, "false": False}
-ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
-ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
-REGION_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# ASCII only (`\d` would also accept other scripts' digits); every pattern is matched whole.
+ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+ACCOUNT_PATTERN = re.compile(r"[0-9]{12}")
+SECRET_ARN_PATTERN = re.compile(
+    r"arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"
+)
+REGION_NAME_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 # PutEvents' EventBusName: a name, or the ARN of a bus (the API model's own pattern).
 EVENT_BUS_PATTERN = re.compile(
-    r"^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[.\-_A-Za-z0-9]{1,256}$"
+    r"(arn:aws[A-Za-z0-9-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]{1,256}"
 )
 
 
@@ -76,7 +80,7 @@ class Settings:
         topic = env.get("ALERT_TOPIC_ARN", "").strip()
         if not topic:
             raise SettingsError("ALERT_TOPIC_ARN is not set: the SNS topic to publish alerts to")
-        if not TOPIC_ARN_PATTERN.match(topic):
+        if not TOPIC_ARN_PATTERN.fullmatch(topic):
             raise SettingsError(f"ALERT_TOPIC_ARN is not an SNS topic ARN: {topic[:300]!r}")
         auto_restart = _boolean(env, "AUTO_RESTART", default=False)
         mode = env.get("REMEDIATION_MODE", "").strip() or "enforce"
@@ -103,7 +107,7 @@ class Settings:
                     f"EXEMPT_PRINCIPAL_ARNS entries must be ARN patterns, got {pattern[:100]!r}"
                 )
         member_role = env.get("MEMBER_ROLE_NAME", "").strip() or None
-        if member_role and not ROLE_NAME_PATTERN.match(member_role):
+        if member_role and not ROLE_NAME_PATTERN.fullmatch(member_role):
             raise SettingsError(f"MEMBER_ROLE_NAME is not an IAM role name: {member_role[:100]!r}")
         if member_role:
             for pattern in patterns:
@@ -165,11 +169,11 @@ def _backstop(env: Mapping[str, str], state_table: str | None) -> dict[str, Any]
         )
     accounts = _listed(env, "BACKSTOP_ACCOUNTS")
     for account in accounts:
-        if not ACCOUNT_PATTERN.match(account):
+        if not ACCOUNT_PATTERN.fullmatch(account):
             raise SettingsError(f"BACKSTOP_ACCOUNTS entries must be 12-digit ids: {account!r}")
     regions = _listed(env, "BACKSTOP_REGIONS")
     for region in regions:
-        if not REGION_NAME_PATTERN.match(region):
+        if not REGION_NAME_PATTERN.fullmatch(region):
             raise SettingsError(f"BACKSTOP_REGIONS entries must be region names: {region!r}")
     return {
         "backstop": backstop,
@@ -183,7 +187,7 @@ def _backstop(env: Mapping[str, str], state_table: str | None) -> dict[str, Any]
 def _outputs(env: Mapping[str, str]) -> dict[str, Any]:
     """The opt-in machine outputs beside SNS: Security Hub findings, an EventBridge event."""
     bus = env.get("ALERT_EVENT_BUS", "").strip() or None
-    if bus and not EVENT_BUS_PATTERN.match(bus):
+    if bus and not EVENT_BUS_PATTERN.fullmatch(bus):
         raise SettingsError(f"ALERT_EVENT_BUS must be an event bus name or ARN, got {bus[:200]!r}")
     return {
         "security_hub_findings": _boolean(env, "SECURITY_HUB_FINDINGS", default=False),
@@ -203,9 +207,9 @@ def expected_off_patterns(raw: str) -> tuple[str, ...]:
     for entry in (e.strip() for e in raw.split(",")):
         if not entry:
             continue
-        if ACCOUNT_PATTERN.match(entry):
+        if ACCOUNT_PATTERN.fullmatch(entry):
             patterns.append(f"{entry}/*/*")
-        elif REGION_NAME_PATTERN.match(entry):
+        elif REGION_NAME_PATTERN.fullmatch(entry):
             patterns.append(f"*/{entry}/*")
         elif "/" in entry:
             parts = entry.split("/")
@@ -245,7 +249,7 @@ def slack_webhook_secret_arn(env: Mapping[str, str] | None = None) -> str:
     """SLACK_WEBHOOK_SECRET_ARN, for the Slack forwarder function only."""
     env = os.environ if env is None else env
     arn = env.get("SLACK_WEBHOOK_SECRET_ARN", "").strip()
-    if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
+    if not SECRET_ARN_PATTERN.fullmatch(arn):
         raise SettingsError(
             "SLACK_WEBHOOK_SECRET_ARN must be the ARN of the Secrets Manager secret that holds"
             f" the Slack webhook URL, got {arn[:200]!r}"

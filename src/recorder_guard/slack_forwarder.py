@@ -3,7 +3,9 @@
 For teams without AWS Chatbot. The webhook URL lives in Secrets Manager and is never logged.
 Slack's 429 and 5xx answers are retried, honouring Retry-After within a bounded wait; a
 failure after the retries raises, so Lambda retries the SNS delivery and the dead-letter
-queue keeps the alert.
+queue keeps the alert. Only HTTP 200 with the body `ok` counts as delivered
+(https://api.slack.com/messaging/webhooks#handling_errors): a 200 with another body (a
+proxy's login page, an HTML error page) and any redirect are failures, retried like a 5xx.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ ATTEMPTS = 4
 MAX_WAIT_SECONDS = 10.0  # per retry; the function's timeout bounds the total
 REQUEST_TIMEOUT_SECONDS = 5.0
 SECRET_PERMISSIONS = ("secretsmanager:GetSecretValue",)
+BODY_READ_BYTES = 1024  # enough to tell `ok` from a page; a page is never read whole
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not Slack accepting the message: surface it as an HTTPError."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class SlackDeliveryError(RuntimeError):
@@ -87,11 +100,16 @@ def post(
             url, data=body, method="POST", headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
-                return WebhookResult(status=response.status, attempts=attempt)
+            with _OPENER.open(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+                body = response.read(BODY_READ_BYTES)
+                if response.status == 200 and body.strip() == b"ok":
+                    return WebhookResult(status=response.status, attempts=attempt)
+            last = f"HTTP {response.status} with a body other than 'ok'"
+            wait = min(2.0**attempt, MAX_WAIT_SECONDS)
         except urllib.error.HTTPError as error:
             last = f"HTTP {error.code}"
-            if error.code != 429 and error.code < 500:
+            redirect = 300 <= error.code < 400
+            if error.code != 429 and error.code < 500 and not redirect:
                 raise SlackDeliveryError(f"Slack refused the message: {last}") from None
             wait = _retry_after(error, attempt)
         except (urllib.error.URLError, TimeoutError) as error:

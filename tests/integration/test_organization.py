@@ -252,8 +252,10 @@ def org(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
 
 
 def member_stop_event() -> dict[str, Any]:
-    """The stop as CloudTrail records it in the member account."""
+    """The stop as CloudTrail records it in the member account (EventBridge's envelope names
+    the member account too)."""
     event = json.loads(json.dumps(sample_events()["stop_recorder_assumed_role.json"]))
+    event["account"] = MEMBER
     detail = event["detail"]
     detail["recipientAccountId"] = MEMBER
     identity = detail["userIdentity"]

@@ -35,7 +35,7 @@ from recorder_guard.render.chatbot import (
 from recorder_guard.render.email import WIDTH, render_email
 from recorder_guard.render.escape import plain, slack_code, slack_text
 from recorder_guard.render.subject import SUBJECT_MAX, clip_subject, render_subject
-from tests.conftest import alert_for
+from tests.conftest import CI_HEALTH_CHECKS, alert_for
 from tests.support import sample_events
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
@@ -128,6 +128,7 @@ def test_slack_code_defeats_links_mentions_and_formatting() -> None:
     assert slack_text("a & b") == "a &amp; b"
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=CI_HEALTH_CHECKS)
 @given(hostile_text)
 def test_slack_code_is_always_one_closed_code_span(text: str) -> None:
     rendered = slack_code(text)
@@ -333,6 +334,7 @@ def test_clip_never_exceeds_and_marks(text: str, limit: int) -> None:
         assert "[truncated" in clipped
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=CI_HEALTH_CHECKS)
 @given(hostile_text, st.integers(min_value=0, max_value=500))
 def test_clip_bytes_never_exceeds(text: str, limit: int) -> None:
     assert len(clip_bytes(text, limit).encode("utf-8", "surrogatepass")) <= limit

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 
+from recorder_guard.aws.errors import error_code, error_details, is_access_denied
 from recorder_guard.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,7 +41,42 @@ OUTPUT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
 )
 
+# The backstop must finish what it starts inside its reserve (a hung publish with the event
+# path's settings could take 90 s and more): fewer attempts, shorter timeouts.
+BACKSTOP_PUBLISH_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+)
+BACKSTOP_STATE_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+)
+RETRY_AFTER_MAX_SECONDS = 5  # botocore adds up to this much for an x-amz-retry-after header
+MAX_BACKOFF_SECONDS = 20
+
+
+def worst_case_seconds(config: Config) -> float:
+    """The longest one call through a client with `config` can take: every attempt times out
+    (connect + read), with standard-mode backoff at its maximum between attempts
+    (botocore.retries.standard.ExponentialBackoff: rand * min(2 ** (n - 1), 20), plus up to 5 s
+    for a retry-after header)."""
+    settings: Any = config  # botocore's Config sets these attributes dynamically
+    retries = settings.retries or {}
+    attempts = int(retries.get("total_max_attempts") or int(retries.get("max_attempts", 2)) + 1)
+    per_attempt = float(settings.connect_timeout or 60) + float(settings.read_timeout or 60)
+    backoff = sum(
+        min(2.0 ** (n - 1), MAX_BACKOFF_SECONDS) + RETRY_AFTER_MAX_SECONDS
+        for n in range(1, attempts)
+    )
+    return attempts * per_attempt + backoff
+
+
+# The idempotency store is a nicety in front of the alert: one quick retry, then publish
+# without it (worst case about 2 x (1 + 2) s per call, instead of the state client's ~16 s).
+IDEMPOTENCY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1, read_timeout=2
+)
+logger = Logger(service="recorder-guard", child=True)
 MEMBER_SESSION_SECONDS = 900
+DENIED_CACHE_SECONDS = 60  # a refused AssumeRole is not retried for every region of a run
 REFRESH_MARGIN_SECONDS = 120
 
 
@@ -61,9 +98,12 @@ class Runtime:
     """Settings plus the clients they call for; tests build one around moto-backed clients."""
 
     settings: Settings
+    publish_config: Config = field(default=PUBLISH_CONFIG, repr=False)
+    state_config: Config = field(default=STATE_CONFIG, repr=False)
     _sns: SNSClient | None = field(default=None, repr=False)
     _config: ConfigServiceClient | None = field(default=None, repr=False)
     _dynamodb: DynamoDBClient | None = field(default=None, repr=False)
+    _idempotency_dynamodb: DynamoDBClient | None = field(default=None, repr=False)
     _members: dict[tuple[str, str], tuple[float, Reach]] = field(default_factory=dict, repr=False)
     _sts: Any = field(default=None, repr=False)
     _sessions: dict[str, tuple[float, boto3.Session | None, str | None, str | None]] = field(
@@ -79,7 +119,7 @@ class Runtime:
     @property
     def sns(self) -> SNSClient:
         if self._sns is None:
-            self._sns = boto3.client("sns", config=PUBLISH_CONFIG)
+            self._sns = boto3.client("sns", config=self.publish_config)
         return self._sns
 
     @property
@@ -107,6 +147,7 @@ class Runtime:
         cached = self._members.get((account, region))
         if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
             return cached[1]
+        self._members.pop((account, region), None)
         if account == settings.home_account and region in settings.backstop_regions:
             reach = Reach(boto3.client("config", region_name=region, config=STATUS_CHECK_CONFIG))
             self._members[(account, region)] = (float("inf"), reach)
@@ -127,18 +168,23 @@ class Runtime:
             if session is not None
             else Reach(None, reason)
         )
-        self._members[(account, region)] = (expires, reach)
+        if session is not None:  # a refusal is remembered per account, in _sessions only
+            self._members[(account, region)] = (expires, reach)
         return reach
 
     def _member_session(
         self, account: str
     ) -> tuple[float, boto3.Session | None, str | None, str | None]:
         """One AssumeRole per member account (not per region): expiry, session or why not,
-        and the account alias."""
+        and the account alias. A refusal (access denied) is remembered for a minute; a
+        throttled or timed-out call is not remembered at all, so the next event tries again."""
+        now = time.time()
         cached = self._sessions.get(account)
-        if cached and cached[0] - REFRESH_MARGIN_SECONDS > time.time():
+        if cached and (
+            cached[0] - REFRESH_MARGIN_SECONDS > now or (cached[1] is None and cached[0] > now)
+        ):
             return cached
-        expires = time.time() + MEMBER_SESSION_SECONDS
+        expires = now + MEMBER_SESSION_SECONDS
         settings = self.settings
         role = f"arn:{settings.partition}:iam::{account}:role/{settings.member_role_name}"
         try:
@@ -148,14 +194,19 @@ class Runtime:
                 DurationSeconds=MEMBER_SESSION_SECONDS,
             )["Credentials"]
         except Exception as error:  # the alert still goes out, saying why
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            code, message = error_details(error)
+            logger.warning("AssumeRole failed", extra={"error_code": code, "error": message})
+            denied = is_access_denied(error)
             result = (
-                expires,
+                now + DENIED_CACHE_SECONDS if denied else now,
                 None,
-                f"could not assume {role}: {code or type(error).__name__}",
+                f"could not assume {role}: {code}",
                 None,
             )
-            self._sessions[account] = result
+            if denied:
+                self._sessions[account] = result
+            else:
+                self._sessions.pop(account, None)
             return result
         session = boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
@@ -166,7 +217,8 @@ class Runtime:
         try:
             aliases = session.client("iam", config=STATUS_CHECK_CONFIG).list_account_aliases()
             alias = next(iter(aliases.get("AccountAliases", [])), None)
-        except Exception:  # an alias is a nicety: the alert names the account id anyway
+        except Exception as error:  # a nicety: the alert names the account id anyway
+            logger.info("no account alias", extra={"error_code": error_code(error)})
             alias = None
         self._sessions[account] = (expires, session, None, alias)
         return self._sessions[account]
@@ -215,8 +267,22 @@ class Runtime:
         if not (uses_table and self.settings.state_table):
             return None
         if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb", config=STATE_CONFIG)
+            self._dynamodb = boto3.client("dynamodb", config=self.state_config)
         return self._dynamodb
+
+    @property
+    def idempotency_dynamodb(self) -> DynamoDBClient | None:
+        """The state table for idempotency records, with short timeouts; tests that hand in
+        one moto-backed client get it for both uses."""
+        if not (self.settings.idempotency and self.settings.state_table):
+            return None
+        if self._idempotency_dynamodb is None:
+            self._idempotency_dynamodb = (
+                self._dynamodb
+                if self._dynamodb is not None
+                else boto3.client("dynamodb", config=IDEMPOTENCY_CONFIG)
+            )
+        return self._idempotency_dynamodb
 
     def securityhub_in(self, account: str, region: str) -> tuple[Any, str | None]:
         """Security Hub in the account and region a finding is about, or why there is none:

@@ -43,6 +43,8 @@ def _item(episode: Episode) -> dict[str, Any]:
     }
     if episode.event_id:
         item["event_id"] = {"S": episode.event_id[:256]}
+    if episode.pending:
+        item["pending"] = {"S": episode.pending}
     if episode.finding:
         item["finding"] = {"S": episode.finding}
     return item
@@ -61,6 +63,7 @@ def _episode(item: dict[str, Any]) -> Episode:
         source=text("source") or BY_BACKSTOP,
         event_id=text("event_id"),
         reminders=int(item.get("reminders", {}).get("N", "0")),
+        pending=text("pending"),
         finding=text("finding"),
     )
 
@@ -96,27 +99,44 @@ class EpisodeStore:
             return False
         return True
 
-    def restore(self, episode: Episode) -> None:
-        """Put an episode back as it was (a notice about it could not be published)."""
-        self.dynamodb.put_item(TableName=self.table, Item=_item(episode))
-
-    def mark_reminded(self, episode: Episode, now: int) -> bool:
-        """False when another run already reminded since `episode` was read."""
+    def claim(self, episode: Episode, kind: str, now: int) -> bool:
+        """Before a notice is published, write it down as pending (and when it was decided):
+        if the run dies mid-send, the next run finds it and sends it. False when another run
+        changed the episode since `episode` was read (it says it instead)."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": pk(episode.key)}},
-                UpdateExpression="SET notified_at = :now, reminders = :count",
+                UpdateExpression="SET notified_at = :now, pending = :kind",
                 ConditionExpression="notified_at = :seen",
                 ExpressionAttributeValues={
                     ":now": {"N": str(now)},
-                    ":count": {"N": str(episode.reminders + 1)},
+                    ":kind": {"S": kind},
                     ":seen": {"N": str(episode.notified_at)},
                 },
             )
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def sent(self, episode: Episode, *, reminded: bool = False) -> None:
+        """The pending notice went out: clear it (and count a reminder)."""
+        key = {"pk": {"S": pk(episode.key)}}
+        if reminded:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="SET reminders = :count REMOVE pending",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":count": {"N": str(episode.reminders + 1)}},
+            )
+        else:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="REMOVE pending",
+                ConditionExpression="attribute_exists(pk)",
+            )
 
     def attach_finding(self, key: RecorderKey, finding: str) -> None:
         """Keep the episode's Security Hub finding beside it (at most 240 KB, under DynamoDB's

@@ -1,11 +1,27 @@
 """One reading of any AWS failure: a code and a message, whatever raised it.
 
 Service errors (`ClientError`) carry a `response` with an error code; transport errors
-(`ReadTimeoutError`, `EndpointConnectionError`, `ConnectionClosedError`, ...) carry none.
-Every handler that explains a failure goes through here, so none can trip over the difference.
+(`ReadTimeoutError`, `EndpointConnectionError`, `ConnectionClosedError`, ...) carry none, or
+carry `response=None`. Every handler that explains a failure goes through here, so none can
+trip over the difference.
 """
 
 from __future__ import annotations
+
+# Errors that say "you may not", not "try again later": worth remembering for a short while.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_Errors
+# and https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "RegionDisabledException",
+        "InvalidClientTokenId",
+        "NotAuthorized",
+    }
+)
 
 
 def error_details(error: BaseException) -> tuple[str, str]:
@@ -21,3 +37,8 @@ def error_details(error: BaseException) -> tuple[str, str]:
 
 def error_code(error: BaseException) -> str:
     return error_details(error)[0]
+
+
+def is_access_denied(error: BaseException) -> bool:
+    """A refusal that the next attempt would meet again (unlike throttling or a timeout)."""
+    return error_code(error) in ACCESS_DENIED_CODES

@@ -4,11 +4,20 @@ EventBridge delivers at least once and Lambda retries: a second delivery of an e
 was already handled returns the stored summary (marked `duplicate`) and publishes nothing.
 A failure before the summary is stored deletes the in-progress record, so the retry runs.
 The records share the state table with the restart claims (key `pk`, TTL `expires_at`).
+
+The store fails open: it exists to avoid duplicates, and must never cost the alert itself.
+- The in-progress record cannot be written or read (error, timeout): publish anyway.
+- The completed record cannot be written after SNS accepted the alert: the invocation still
+  succeeds (failing would make Lambda retry, and the retry would publish again).
+- Another delivery holds the in-progress record: this one publishes nothing and succeeds;
+  the holder publishes, or fails and is retried by Lambda (its record is deleted, or expires
+  with its invocation), so the event is never left without an owner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -16,6 +25,12 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+
+from recorder_guard.aws.errors import error_code
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -70,3 +85,65 @@ def make_idempotent(
         process, data_keyword_argument="event", persistence_store=persistence, config=config
     )
     return wrapped
+
+
+UNAVAILABLE = "unavailable"  # the store failed before the alert: published without it
+NOT_COMPLETED = "not_completed"  # published, but the completed record was not stored
+IN_FLIGHT = "in_flight"  # another delivery of this event holds the record
+
+
+@dataclass
+class Attempt:
+    """What the wrapped process did, seen from outside Powertools' wrapper."""
+
+    ran: bool = False
+    summary: dict[str, Any] | None = None
+    error: BaseException | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Handled:
+    summary: dict[str, Any]
+    store_problem: str | None = None  # UNAVAILABLE | NOT_COMPLETED | IN_FLIGHT
+    store_error: str | None = None  # the store's error code, for the log
+
+
+def run_once(
+    process: Process,
+    dynamodb: DynamoDBClient,
+    table: str,
+    context: LambdaContext | None,
+    **arguments: Any,
+) -> Handled:
+    """`process(**arguments)` at most once per eventID while the store works, and exactly
+    once (or raising, for Lambda to retry and keep) when it does not. Errors of `process`
+    itself propagate unchanged."""
+    attempt = Attempt()
+
+    def observed(**kwargs: Any) -> dict[str, Any]:
+        attempt.ran = True
+        try:
+            attempt.summary = process(**kwargs)
+        except BaseException as error:
+            attempt.error = error
+            raise
+        return attempt.summary
+
+    observed.__qualname__ = getattr(process, "__qualname__", "process")  # the record's key
+    observed.__module__ = getattr(process, "__module__", __name__)
+    try:
+        summary = make_idempotent(observed, dynamodb, table, context)(**arguments)
+    except IdempotencyAlreadyInProgressError:
+        event = arguments.get("event")
+        return Handled(
+            {"outcome": "duplicate_in_flight", "event_id": event_id(event), "duplicate": True},
+            IN_FLIGHT,
+        )
+    except IdempotencyPersistenceLayerError as error:
+        cause = error.__cause__ or error
+        if attempt.error is not None:
+            raise attempt.error from None  # the publish failed: retry and keep, as without a store
+        if attempt.ran and attempt.summary is not None:
+            return Handled(attempt.summary, NOT_COMPLETED, error_code(cause))
+        return Handled(process(**arguments), UNAVAILABLE, error_code(cause))
+    return Handled(summary)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+from recorder_guard.aws.errors import error_details
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
 
 if TYPE_CHECKING:
@@ -31,11 +32,9 @@ def read_recorder_status(
     except config.exceptions.NoSuchConfigurationRecorderException:
         return not_checked("the recorder no longer exists")
     except Exception as error:  # the alert must go out whatever this call does
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        logger.warning(
-            "recorder status check failed", extra={"error": str(error), "error_code": code}
-        )
-        return not_checked(f"status check failed: {code or type(error).__name__}")
+        code, message = error_details(error)
+        logger.warning("recorder status check failed", extra={"error": message, "error_code": code})
+        return not_checked(f"status check failed: {code}")
     statuses = response.get("ConfigurationRecordersStatus", [])
     if not statuses:
         return not_checked("the recorder no longer exists" if recorder_name else "no recorder")

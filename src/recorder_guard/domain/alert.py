@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,7 +10,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from recorder_guard.domain.cloudtrail import as_mapping, is_service_linked_recorder, nest
+from recorder_guard.domain.cloudtrail import (
+    REGION_PATTERN,
+    as_mapping,
+    is_service_linked_recorder,
+    nest,
+)
 from recorder_guard.domain.detection import Detection
 from recorder_guard.domain.limits import clip, clip_strings
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
@@ -24,7 +28,6 @@ FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
 PARAMETERS_LIMIT = 400  # characters of request parameters quoted in summaries
 ORIGINAL_RECORD_LIMIT = 32 * 1024  # characters of the raw CloudTrail record kept in event.original
 SEVERITY_NUMBER = {"low": 21, "medium": 47, "high": 73, "critical": 99}
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
@@ -138,6 +141,7 @@ class Alert:
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
     account_alias: str | None = None
+    envelope_mismatch: str | None = None  # the payload disagrees with EventBridge's envelope
     test: bool = False  # a `doctor --send-test` alert: every rendition says TEST
 
     @property
@@ -254,9 +258,9 @@ class Alert:
                 "event.start": self.event_time,
                 "event.risk_score": self.rule.risk_score,
                 "event.severity": SEVERITY_NUMBER[self.rule.severity],
-                "event.original": clip(self.original_record, original_limit)
-                if original_limit
-                else None,
+                "event.original": (  # limit 0: left out, not an empty string
+                    clip(self.original_record, original_limit) if original_limit > 0 else None
+                ),
                 "cloud.account.id": self.account_id,
                 "cloud.account.name": self.account_alias,
                 "cloud.region": self.region,
@@ -304,6 +308,8 @@ class Alert:
             "next_steps": [step.as_text() for step in self.next_steps],
             "steps": [{"text": step.text, "command": step.command} for step in self.next_steps],
         }
+        if self.envelope_mismatch:  # only when there is one: the usual document is unchanged
+            doc["recorder_guard"]["envelope_mismatch"] = self.envelope_mismatch
         if self.test:
             doc["recorder_guard"]["test"] = True
         return doc
@@ -346,7 +352,7 @@ def console_links(
 ) -> dict[str, str]:
     """Links into the right console for the partition; none for a region that is not real."""
     host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
-    if not region or not REGION_PATTERN.match(region):
+    if not region or not REGION_PATTERN.fullmatch(region):
         return {}
     base = f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
     links = {
@@ -479,7 +485,7 @@ def next_steps(
         "resource": shlex.quote(resource or recorder or "default"),
         "account": shlex.quote(account or "ACCOUNT-ID"),
         "partition": partition,
-        "region_flag": f" --region {region}" if region and REGION_PATTERN.match(region) else "",
+        "region_flag": f" --region {region}" if region and REGION_PATTERN.fullmatch(region) else "",
     }
     state = "restarted" if restarted else "not_restarted"
     steps = [
@@ -601,4 +607,5 @@ def build_alert(
         ),
         remediation=remediation,
         account_alias=_opt(account_alias),
+        envelope_mismatch=_opt(event.envelope_mismatch),
     )

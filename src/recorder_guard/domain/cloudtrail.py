@@ -8,15 +8,22 @@ type it documents and treats anything else as absent.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from recorder_guard.domain.limits import bound_depth
+
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 ECS_DATASET = "aws.cloudtrail"
 SERVICE_LINKED_RECORDER_PREFIX = "AWSConfigurationRecorderFor"
 SESSION_CONTEXT = "aws.cloudtrail.user_identity.session_context."
+# Matched whole (fullmatch): with `match` and `$`, "us-east-1\n" would pass for a region;
+# ASCII digits only (`\d` also matches other scripts' digits).
+ACCOUNT_PATTERN = re.compile(r"[0-9]{12}")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 RESOURCE_NAME_KEYS = (
     "deliveryChannelName",
     "configRuleName",
@@ -51,6 +58,16 @@ def flag(value: object) -> bool | None:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return None
+
+
+def valid_account(value: str | None) -> str | None:
+    """A 12-digit account id exactly, else None."""
+    return value if value is not None and ACCOUNT_PATTERN.fullmatch(value) else None
+
+
+def valid_region(value: str | None) -> str | None:
+    """A region name exactly (no trailing newline, no spaces), else None."""
+    return value if value is not None and REGION_PATTERN.fullmatch(value) else None
 
 
 def as_mapping(value: object) -> Mapping[str, Any]:
@@ -268,15 +285,51 @@ class CloudTrailEvent:
         return self.detail_type == API_CALL_DETAIL_TYPE
 
     @property
+    def detail_account(self) -> str | None:
+        """The account as the payload states it (recipientAccountId, else the caller's)."""
+        return self.record.recipient_account_id or self.record.user_identity.account_id
+
+    @property
     def account_id(self) -> str | None:
-        """The account the call was made in: CloudTrail's own field first, then the envelope."""
-        return (
-            self.record.recipient_account_id or self.record.user_identity.account_id or self.account
-        )
+        """The account as the event tells it, for display: CloudTrail's own field first, then
+        the envelope. Where to act comes from `routing_account`, never from this."""
+        return self.detail_account or self.account
 
     @property
     def region_name(self) -> str | None:
         return self.record.aws_region or self.region
+
+    @property
+    def routing_account(self) -> str | None:
+        """Where a role may be assumed and a recorder restarted: a valid account id from the
+        envelope, or from the payload only when the envelope has none; else None."""
+        if self.account is not None:
+            return valid_account(self.account)
+        return valid_account(self.detail_account)
+
+    @property
+    def routing_region(self) -> str | None:
+        if self.region is not None:
+            return valid_region(self.region)
+        return valid_region(self.record.aws_region)
+
+    @property
+    def envelope_mismatch(self) -> str | None:
+        """Why the payload cannot be trusted for routing: it names another account or region
+        than the envelope, or a value that is not an account id or region name at all.
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html"""
+        problems = []
+        for what, envelope, detail in (
+            ("account", self.account, self.record.recipient_account_id),
+            ("region", self.region, self.record.aws_region),
+        ):
+            if envelope is not None and detail is not None and envelope != detail:
+                problems.append(f"the envelope says {what} {envelope!r}, the event {detail!r}")
+        if self.routing_account is None:
+            problems.append("no valid account id")
+        if self.routing_region is None:
+            problems.append("no valid region name")
+        return "; ".join(problems) or None
 
     @property
     def partition(self) -> str:
@@ -318,7 +371,9 @@ def parse_event(event: object) -> CloudTrailEvent:
         account=text(event.get("account")),
         region=text(event.get("region")),
         time=text(event.get("time")),
-        record=CloudTrailRecord.parse(event["detail"]),
+        # A payload nested hundreds deep would make copying or JSON raise RecursionError:
+        # deeper parts become a visible marker and the alert still goes out.
+        record=CloudTrailRecord.parse(bound_depth(event["detail"])[0]),
     )
 
 

@@ -44,3 +44,41 @@ def clip_strings(value: Any, limit: int) -> Any:
     if isinstance(value, dict):
         return {key: clip_strings(item, limit) for key, item in value.items()}
     return value
+
+
+MAX_DEPTH = 32  # CloudTrail's Config events nest a few levels; recursion stays far away
+DEPTH_MARKER = "…[clipped: nested deeper than {n} levels]"
+
+
+def bound_depth(value: Any, max_depth: int = MAX_DEPTH) -> tuple[Any, bool]:
+    """A copy of a JSON-like value whose containers deeper than `max_depth` are replaced by a
+    marker string, and whether anything was clipped. Iterative, so no input depth can raise
+    RecursionError here, and everything after it (copying, JSON, clipping) stays shallow."""
+    clipped = False
+
+    def shallow(item: Any, depth: int) -> Any:
+        nonlocal clipped
+        if isinstance(item, dict | list) and depth >= max_depth:
+            clipped = True
+            return DEPTH_MARKER.format(n=max_depth)
+        if isinstance(item, dict):
+            return {}
+        if isinstance(item, list):
+            return []
+        return item
+
+    root = shallow(value, 0)
+    stack: list[tuple[Any, Any, int]] = [(value, root, 0)]
+    while stack:
+        source, target, depth = stack.pop()
+        if isinstance(source, dict) and isinstance(target, dict):
+            for key, item in source.items():
+                target[key] = shallow(item, depth + 1)
+                if isinstance(target[key], dict | list):
+                    stack.append((item, target[key], depth + 1))
+        elif isinstance(source, list) and isinstance(target, list):
+            for item in source:
+                target.append(shallow(item, depth + 1))
+                if isinstance(target[-1], dict | list):
+                    stack.append((item, target[-1], depth + 1))
+    return root, clipped

@@ -14,12 +14,12 @@ from typing import Any
 from recorder_guard.domain.alert import (
     CONSOLE_HOSTS,
     ECS_VERSION,
-    REGION_PATTERN,
     SEVERITY_NUMBER,
     NextStep,
     ecs_document,
 )
 from recorder_guard.domain.alert import next_steps as rule_next_steps
+from recorder_guard.domain.cloudtrail import REGION_PATTERN
 from recorder_guard.domain.limits import clip
 from recorder_guard.domain.recorder import (
     BY_EVENT,
@@ -223,7 +223,7 @@ class Notice:
 
     def console_link(self) -> str | None:
         region = self.region
-        if not region or not REGION_PATTERN.match(region):
+        if not region or not REGION_PATTERN.fullmatch(region):
             return None
         host = CONSOLE_HOSTS.get(self.partition, CONSOLE_HOSTS["aws"])
         base = f"https://{region}.{host}" if self.partition == "aws" else f"https://{host}"

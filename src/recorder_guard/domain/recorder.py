@@ -180,4 +180,5 @@ class Episode:
     source: str  # BY_EVENT | BY_BACKSTOP
     event_id: str | None = None  # the CloudTrail event that opened it, if any
     reminders: int = 0
+    pending: str | None = None  # a notice decided but not yet confirmed sent (its kind)
     finding: str | None = None  # its Security Hub finding (JSON), to update and resolve it

@@ -18,6 +18,7 @@ SKIPPED_EXEMPT = "skipped_exempt"
 SKIPPED_SERVICE_LINKED = "skipped_service_linked"
 SKIPPED_FLAPPING = "skipped_flapping"
 SKIPPED_EXPECTED_OFF = "skipped_expected_off"
+SKIPPED_ENVELOPE_MISMATCH = "skipped_envelope_mismatch"
 DRY_RUN = "dry_run"
 FAILED = "failed"
 POLL_INTERVAL_SECONDS = 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +19,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.clients import STATUS_CHECK_CONFIG, Runtime, worst_case_seconds
 from recorder_guard.aws.episodes import EpisodeStore
+from recorder_guard.aws.errors import error_code
 from recorder_guard.aws.inventory import check_region
 from recorder_guard.aws.publish import build_notice_request, publish
 from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
@@ -57,8 +58,25 @@ logger = Logger(service="recorder-guard", child=True)
 RULE_KEY = "recorder_not_recording"
 DIGEST_INTERVAL_SECONDS = 24 * 3600
 WORKERS = 16  # accounts read in parallel; each account's regions one after another
-ACT_RESERVE_SECONDS = 20.0  # kept back for one publish (with retries) after a restart
 ORGANIZATIONS_PERMISSIONS = ("organizations:ListAccounts",)
+
+
+def act_reserve_seconds(runtime: Runtime) -> float:
+    """The longest one decision can take once started: claim the episode, ask CloudTrail who
+    stopped it, restart within the budget, publish, and record that it was sent; each call
+    at its clients' worst case. Acting stops this long before the function's timeout."""
+    state = worst_case_seconds(runtime.state_config)
+    return (
+        2 * state
+        + worst_case_seconds(STATUS_CHECK_CONFIG)
+        + runtime.settings.remediation_budget_seconds
+        + worst_case_seconds(runtime.publish_config)
+    )
+
+
+def _subject(decision: Decision) -> str:
+    key = decision.check.key if decision.check else decision.episode and decision.episode.key
+    return key.text if key else "?"
 
 
 class BackstopError(RuntimeError):
@@ -78,6 +96,21 @@ class Plan:
     expected_off: tuple[ExpectedOff, ...]
     unchecked: tuple[RegionCheck, ...]
     stale: tuple[Episode, ...] = ()  # episodes of recorders now expected off: closed quietly
+
+
+def _kind(
+    check: RecorderCheck, episode: Episode | None, *, now: int, reminder_seconds: int
+) -> str | None:
+    """What to say about one recorder that is not expected off, if anything."""
+    if check.healthy:
+        return RESOLVED if episode else None
+    if episode is None:
+        return OPENED
+    if episode.pending == OPENED:  # decided, never confirmed sent: send it now
+        return OPENED
+    if episode.pending or (reminder_seconds and now - episode.notified_at >= reminder_seconds):
+        return REMINDER  # a pending reminder, or a resolution that is no longer true
+    return None
 
 
 def decide(
@@ -109,13 +142,10 @@ def decide(
                     off.append(ExpectedOff(check, pattern))
                 if episode:
                     stale.append(episode)
-            elif check.healthy:
-                if episode:
-                    decisions.append(Decision(RESOLVED, check, episode))
-            elif episode is None:
-                decisions.append(Decision(OPENED, check, None))
-            elif reminder_seconds and now - episode.notified_at >= reminder_seconds:
-                decisions.append(Decision(REMINDER, check, episode))
+            else:
+                kind = _kind(check, episode, now=now, reminder_seconds=reminder_seconds)
+                if kind:
+                    decisions.append(Decision(kind, check, episode))
     for key, episode in sorted(episodes.items()):
         if key not in seen and (key.account, key.region) in checked:
             decisions.append(Decision(GONE, None, episode))
@@ -178,8 +208,7 @@ def targets(runtime: Runtime) -> tuple[list[str], list[str]]:
             accounts = organization_accounts(runtime.organizations)
             problem = None if accounts else "it lists no active account"
         except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            problem = code or type(error).__name__
+            problem = error_code(error)
         if problem:  # checking nothing must not look like finding nothing
             raise BackstopError(
                 f"cannot list the organization's accounts ({problem}): run the stack in the"
@@ -237,7 +266,7 @@ class Backstop:
         started = time.monotonic()
         accounts, regions = targets(self.runtime)
         checks = inventory(self.runtime, accounts, regions, started + 0.6 * seconds_left)
-        reserve = self.settings.remediation_budget_seconds + ACT_RESERVE_SECONDS
+        reserve = act_reserve_seconds(self.runtime)
         act_until = started + seconds_left - reserve
         episodes = self.store.open_episodes()
         now = int(self.now.timestamp())
@@ -254,15 +283,25 @@ class Backstop:
         report.recorders = sum(len(c.recorders) for c in checks)
         report.not_recording = sum(1 for c in checks for r in c.recorders if not r.healthy)
         for episode in plan.stale:
-            self.store.close(episode)
+            if time.monotonic() <= act_until:
+                self._safely(f"close {episode.key.text}", self.store.close, episode)
         for decision in plan.decisions:
             if time.monotonic() > act_until:
                 report.deferred += 1
                 continue
-            self._act(decision, now)
+            self._safely(f"{decision.kind} for {_subject(decision)}", self._act, decision, now)
         if (plan.expected_off or plan.unchecked) and time.monotonic() <= act_until:
             self._digest(plan, now)
         return report
+
+    def _safely(self, what: str, action: Callable[..., Any], *arguments: Any) -> None:
+        """One decision's store or AWS error is reported, not allowed to end the run: the
+        others still get their notices, and what failed stays pending for the next run."""
+        try:
+            action(*arguments)
+        except Exception as error:
+            logger.exception("backstop action failed", extra={"action": what})
+            self.report.failures.append(f"{what}: {error_code(error)}")
 
     def _notice(self, kind: str, decision: Decision, **extra: Any) -> Notice:
         alias = decision.check.account_alias if decision.check else None
@@ -284,7 +323,7 @@ class Backstop:
         except Exception as error:
             what = f"{notice.kind} for {notice.account}/{notice.region}/{notice.recorder}"
             logger.exception("notice not published", extra={"notice": what})
-            self.report.failures.append(f"{what}: {type(error).__name__}")
+            self.report.failures.append(f"{what}: {error_code(error)}")
             return False
         self.report.count(notice.kind)
         if self.settings.alert_event_bus:
@@ -347,34 +386,26 @@ class Backstop:
         self._import(finding)
 
     def _act(self, decision: Decision, now: int) -> None:
-        if decision.kind == OPENED and decision.check is not None:
+        """Every notice is written down as pending before it is published and cleared after,
+        so a run killed mid-send (or a failed publish) leaves it for the next run to send."""
+        episode = decision.episode
+        if decision.kind == OPENED and decision.check is not None and episode is None:
             self._open(decision.check, now)
-        elif decision.episode is None:
             return
-        elif decision.kind == REMINDER:
-            changed = self.store.mark_reminded(decision.episode, now)
-            if self._publish_or_restore(REMINDER, decision, decision.episode, changed=changed):
-                self._finding_update(REMINDER, decision.episode)
-        else:  # RESOLVED, GONE (a deleted recorder's finding stays as it is, for the analyst)
-            changed = self.store.close(decision.episode)
-            published = self._publish_or_restore(
-                decision.kind, decision, decision.episode, changed=changed
-            )
-            if published and decision.kind == RESOLVED:
-                self._finding_update(RESOLVED, decision.episode)
-
-    def _publish_or_restore(
-        self, kind: str, decision: Decision, episode: Episode, *, changed: bool
-    ) -> bool:
-        """Publish after the store changed; put the episode back if the publish failed, so
-        the next run says it again. Unchanged: another run said it already. True when this
-        run published it."""
-        if not changed:
-            return False
-        if not self._publish(self._notice(kind, decision)):
-            self.store.restore(episode)
-            return False
-        return True
+        if episode is None or not self.store.claim(episode, decision.kind, now):
+            return  # another run changed this episode since it was read: it speaks for it
+        notice = self._notice(decision.kind, decision)
+        if not self._publish(notice):
+            return  # stays pending
+        if decision.kind in (RESOLVED, GONE):
+            self.store.close(episode)
+        else:
+            self.store.sent(episode, reminded=decision.kind == REMINDER)
+        # Security Hub follows the notice (a deleted recorder's finding stays as it is).
+        if decision.kind == OPENED:
+            self._finding_opened(notice, episode)
+        elif decision.kind in (REMINDER, RESOLVED):
+            self._finding_update(decision.kind, episode)
 
     def _open(self, check: RecorderCheck, now: int) -> None:
         episode = Episode(
@@ -383,6 +414,7 @@ class Backstop:
             notified_at=now,
             problem=", ".join(check.problems),
             source=BY_BACKSTOP,
+            pending=OPENED,
         )
         if not self.store.open(episode):
             return  # the event path (or an overlapping run) alerted on it already
@@ -392,11 +424,12 @@ class Backstop:
             OPENED, Decision(OPENED, check, episode), remediation=remediation, stopper=stopper
         )
         if not self._publish(notice):
-            self.store.close(episode)  # not alerted: the next run tries again
-            return
-        self._finding_opened(notice, episode)
+            return  # stays pending: the next run sends the alert
         if remediation and remediation.outcome == RESTARTED:
             self.store.close(episode)  # fixed and said so: nothing left open
+        else:
+            self.store.sent(episode)
+        self._finding_opened(notice, episode)
 
     def _stopper(self, check: RecorderCheck) -> Stopper | None:
         """Who stopped it, from CloudTrail's event history, when Config says when."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from recorder_guard.aws.clients import Runtime
+from recorder_guard.aws.clients import Reach, Runtime
+from recorder_guard.aws.errors import error_code
 from recorder_guard.aws.publish import build_publish_request, publish
 from recorder_guard.aws.recorder_status import read_recorder_status
 from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
@@ -20,6 +23,7 @@ from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
 from recorder_guard.domain.remediation import (
     FAILED,
+    SKIPPED_ENVELOPE_MISMATCH,
     SKIPPED_EXPECTED_OFF,
     RemediationPolicy,
     RemediationResult,
@@ -34,7 +38,7 @@ from recorder_guard.settings import expected_off_pattern
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
-    from recorder_guard.domain.recorder import RecorderKey
+    from recorder_guard.domain.recorder import RecorderKey, RecorderStatus
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Outcome:
 
 logger = Logger(service="recorder-guard", child=True)
 PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
+LOOK_BUDGET_SECONDS = 8.0  # AssumeRole (+ alias) and the status read, together
 # Time each opt-in output needs (OUTPUT_CONFIG's worst case); one that would not finish before
 # the function times out is skipped and counted: a timeout would retry the whole event and
 # send its SNS alert twice.
@@ -98,27 +103,30 @@ def respond(
     wants_config = (settings.check_recorder_status and verdict.rule.concerns_config) or (
         settings.auto_restart and verdict.rule.restartable
     )
-    reach = runtime.reach(parsed.account_id, parsed.region_name) if wants_config else None
-    status = None
-    if settings.check_recorder_status and reach is not None:
-        status = (
-            read_recorder_status(
-                reach.config,
-                parsed.record.recorder_name,
-                checked_at=now.isoformat().replace("+00:00", "Z"),
-            )
-            if reach.config is not None
-            else not_checked(reach.reason or "no Config access")
+    reach, status = None, None
+    if wants_config:
+        _ = runtime.sns  # created here, on this thread, before any worker thread runs
+        reach, status = look(
+            runtime,
+            parsed,
+            checked_at=now.isoformat().replace("+00:00", "Z"),
+            budget=max(1.0, min(LOOK_BUDGET_SECONDS, seconds_left - PUBLISH_RESERVE_SECONDS)),
         )
     remediation = None
     if settings.auto_restart and verdict.rule.restartable and reach is not None:
-        remediation = (
-            restart(parsed, runtime, reach.config, seconds_left)
-            if reach.config is not None
-            else RemediationResult(
+        if parsed.envelope_mismatch:
+            remediation = RemediationResult(
+                SKIPPED_ENVELOPE_MISMATCH,
+                "the event's account or region is not the one EventBridge delivered it from:"
+                " not restarting anything on its word",
+                settings.remediation_mode,
+            )
+        elif reach.config is None:
+            remediation = RemediationResult(
                 FAILED, reach.reason or "no Config access", settings.remediation_mode
             )
-        )
+        else:
+            remediation = restart(parsed, runtime, reach.config, deadline - time.monotonic())
     alert = build_alert(
         verdict,
         detected_at=now,
@@ -139,6 +147,43 @@ def respond(
         alert=alert,
         outputs=outputs,
     )
+
+
+def look(
+    runtime: Runtime, event: CloudTrailEvent, *, checked_at: str, budget: float
+) -> tuple[Reach, RecorderStatus | None]:
+    """Config in the event's account and region, and the recorder's status, within `budget`
+    seconds: a hung AssumeRole or status read cannot hold the alert. Never raises."""
+    account, region = event.routing_account, event.routing_region
+    if account is None or region is None:
+        reason = "the event names no valid account and region"
+        return Reach(None, reason), not_checked(reason)
+    check = runtime.settings.check_recorder_status
+
+    def work() -> tuple[Reach, RecorderStatus | None]:
+        reach = runtime.reach(account, region)
+        if not check:
+            return reach, None
+        if reach.config is None:
+            return reach, not_checked(reach.reason or "no Config access")
+        return reach, read_recorder_status(
+            reach.config, event.record.recorder_name, checked_at=checked_at
+        )
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="look")
+    try:
+        return pool.submit(work).result(timeout=budget)
+    except FutureTimeout:
+        reason = f"no answer from AWS within {budget:g} s"
+        logger.warning("status check abandoned", extra={"reason": reason})
+        return Reach(None, reason), (not_checked(reason) if check else None)
+    except Exception as error:  # reach() and the read explain failures; this is a backstop
+        code = error_code(error)
+        logger.warning("status check failed", extra={"error_code": code})
+        reason = f"status check failed: {code}"
+        return Reach(None, reason), (not_checked(reason) if check else None)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def build_test_alert(parsed: CloudTrailEvent, now: datetime) -> Alert | Ignored:
@@ -189,7 +234,11 @@ def alert_outputs(
 
     outputs: dict[str, Delivery] = {}
     finding = None
-    if settings.security_hub_findings:
+    if settings.security_hub_findings and alert.envelope_mismatch:
+        # A finding is imported in the account it names (through the member role): never in
+        # one that only the payload names.
+        outputs["security_hub"] = Delivery(OUTPUT_FAILED, error="envelope mismatch: not imported")
+    elif settings.security_hub_findings:
         from recorder_guard.domain.finding import finding_for_alert  # noqa: PLC0415
 
         try:
@@ -225,12 +274,10 @@ def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
     name = event.record.recorder_name
     if not name:
         return None
-    settings = runtime.settings
-    return RecorderKey(
-        event.account_id or settings.home_account,
-        event.region_name or settings.home_region,
-        name,
-    )
+    account, region = event.routing_account, event.routing_region
+    if event.envelope_mismatch or account is None or region is None:
+        return None  # no episode or exemption keyed on a value the sender chose
+    return RecorderKey(account, region, name)
 
 
 def open_episode(
@@ -295,8 +342,8 @@ def restart(
     issuer = identity.session_issuer
     target = Target(
         recorder_name=event.record.recorder_name,
-        account_id=event.account_id,
-        region=event.region_name,
+        account_id=event.routing_account,
+        region=event.routing_region,
         principal_arns=tuple(arn for arn in (identity.arn, issuer and issuer.arn) if arn),
     )
     dynamodb = runtime.dynamodb

@@ -30,6 +30,7 @@ VIEWED = frozenset(
         "resource_name",
         "scope",
         "account_alias",
+        "envelope_mismatch",
         "actor.display_name",
         "actor.type",
         "actor.arn",
@@ -82,6 +83,7 @@ class AlertView:
     target: str  # the resource, with the action when the rule covers several
     resource: str
     recorder_now: str
+    envelope_mismatch: str | None  # the envelope and the payload disagree
     remediation: str | None
     account: str
     account_alias: str | None
@@ -129,6 +131,7 @@ def alert_view(alert: Alert, medium: Medium) -> AlertView:
         target=target if alert.rule.single_action else f"{inline(alert.action)} {target}",
         resource=name(resource),
         recorder_now=prose(alert.recorder_now),
+        envelope_mismatch=prose(alert.envelope_mismatch) if alert.envelope_mismatch else None,
         remediation=remediation_text(alert.remediation, prose) if alert.remediation else None,
         account=name(alert.account_id),
         account_alias=optional(alert.account_alias),
