@@ -65,7 +65,7 @@ def test_files_count_towards_their_top_level_package(path: str, package: str) ->
 
 
 def test_message_sizes_per_protocol_are_bytes() -> None:
-    request = {
+    request: dict[str, Any] = {
         "Subject": "é",
         "Message": '{"default": "ü", "email": "plain"}',
         "MessageStructure": "json",
