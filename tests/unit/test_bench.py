@@ -12,7 +12,7 @@ import pytest
 
 from bench import bench
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = bench.ROOT
 
 
 def test_each_pair_gives_its_own_ratio() -> None:

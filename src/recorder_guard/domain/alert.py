@@ -8,15 +8,17 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from recorder_guard.domain.cloudtrail import as_mapping, is_service_linked_recorder, nest
 from recorder_guard.domain.detection import Detection
 from recorder_guard.domain.limits import clip, clip_strings
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
-from recorder_guard.domain.remediation import RESTARTED, RemediationResult
 from recorder_guard.domain.rules import Rule
+
+if TYPE_CHECKING:  # the remediation module loads only where auto-restart is on
+    from recorder_guard.domain.remediation import RemediationResult
 
 SCHEMA_VERSION = "1.0"
 FIELD_LIMIT = 1024  # characters per event-supplied string in the alert
@@ -103,7 +105,7 @@ class Alert:
     @property
     def recording_now(self) -> bool | None:
         """After our own verified restart the recorder is recording, whatever it was before."""
-        if self.remediation and self.remediation.outcome == RESTARTED:
+        if self.remediation and self.remediation.restarted:
             return True
         return self.recorder_status.recording
 
@@ -111,7 +113,7 @@ class Alert:
     def recorder_now(self) -> str:
         """The recorder's state when the alert leaves, in the words of this rule's story."""
         status = self.recorder_status
-        if self.remediation and self.remediation.outcome == RESTARTED:
+        if self.remediation and self.remediation.restarted:
             return "recording again (restarted and verified by recorder-guard)"
         if status.recording is None:
             return status.summary

@@ -11,18 +11,10 @@ from aws_lambda_powertools import Logger
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.publish import build_publish_request, publish
 from recorder_guard.aws.recorder_status import read_recorder_status
-from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
 from recorder_guard.domain.alert import Alert, build_alert
 from recorder_guard.domain.cloudtrail import CloudTrailEvent, parse_event
 from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
-from recorder_guard.domain.remediation import (
-    FAILED,
-    SKIPPED_EXPECTED_OFF,
-    RemediationPolicy,
-    RemediationResult,
-    Target,
-)
 from recorder_guard.domain.rules import enabled_rules
 from recorder_guard.settings import expected_off_pattern
 
@@ -30,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
     from recorder_guard.domain.recorder import RecorderKey
+    from recorder_guard.domain.remediation import RemediationResult
 
 
 @dataclass(frozen=True)
@@ -92,13 +85,7 @@ def respond(
         )
     remediation = None
     if settings.auto_restart and verdict.rule.restartable and reach is not None:
-        remediation = (
-            restart(parsed, runtime, reach.config, seconds_left)
-            if reach.config is not None
-            else RemediationResult(
-                FAILED, reach.reason or "no Config access", settings.remediation_mode
-            )
-        )
+        remediation = restart(parsed, runtime, reach.config, reach.reason, seconds_left)
     alert = build_alert(
         verdict,
         detected_at=now,
@@ -167,10 +154,28 @@ def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> Non
 
 
 def restart(
-    event: CloudTrailEvent, runtime: Runtime, config: ConfigServiceClient, seconds_left: float
+    event: CloudTrailEvent,
+    runtime: Runtime,
+    config: ConfigServiceClient | None,
+    no_config_reason: str | None,
+    seconds_left: float,
 ) -> RemediationResult:
-    """The opt-in restart, inside what is left of the function's time after the publish."""
+    """The opt-in restart, inside what is left of the function's time after the publish.
+    Imported here: with auto-restart off (the default) a cold start never loads it."""
+    from recorder_guard.aws.restart import FlapGuard, remediate_within_budget  # noqa: PLC0415
+    from recorder_guard.domain.remediation import (  # noqa: PLC0415
+        FAILED,
+        SKIPPED_EXPECTED_OFF,
+        RemediationPolicy,
+        RemediationResult,
+        Target,
+    )
+
     settings = runtime.settings
+    if config is None:
+        return RemediationResult(
+            FAILED, no_config_reason or "no Config access", settings.remediation_mode
+        )
     key = _key(event, runtime) if settings.expected_off else None
     pattern = expected_off_pattern(settings.expected_off, key) if key else None
     if pattern:
