@@ -9,11 +9,12 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive lock clean sam-local
 
 help:
 	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
 	@echo "make test      ruff, mypy, cfn-lint + sam validate --lint, pytest (what CI runs)"
+	@echo "make rules-check   rule files against the upstream snapshot and the ATT&CK v18->v19 table (part of make test)"
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
@@ -48,6 +49,10 @@ template-check: $(BIN)/.installed
 
 test: lint typecheck template-check
 	$(RUN) -m pytest
+
+# Also part of `make test` (plain pytest collects both files).
+rules-check: $(BIN)/.installed
+	$(RUN) -m pytest -q -p no:cacheprovider tests/unit/test_upstream.py tests/unit/test_attack.py
 
 redrive: $(BIN)/.installed
 	$(RUN) -m recorder_guard redrive --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" $(ARGS)

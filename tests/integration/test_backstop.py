@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 
 from recorder_guard import app, backstop_app
@@ -484,3 +485,72 @@ def test_without_an_organization_to_list_the_run_fails_saying_what_to_do(
     backstop_app.runtime.cache_clear()
     with pytest.raises(BackstopError, match="list the accounts in BackstopAccounts"):
         backstop_app.handler({}, BACKSTOP_CONTEXT)
+
+
+SERVICE_LINKED = (
+    # Config's reserved name prefix, as AWS managed policies name Security Hub's recorder
+    {
+        "name": "AWSConfigurationRecorderForSecurityHubAssets",
+        "servicePrincipal": "securityhub.amazonaws.com",
+    },
+    # a service principal under any other name: the Describe answer, not the name, decides
+    {"name": "third-party-connector-recorder", "servicePrincipal": "example.amazonaws.com"},
+)
+
+
+@pytest.fixture
+def service_linked_recorders(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """moto (5.2) does not model service-linked recorders: at the botocore boundary, Config's
+    Describe answers gain two stopped ones, as the API reference documents them (name, arn,
+    servicePrincipal). Every Config call is recorded, to show none targets them."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore private
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        response = original(client, operation, params)
+        if client.meta.service_model.service_name != "config":
+            return response
+        calls.append((operation, params))
+        if operation == "DescribeConfigurationRecorders":
+            response["ConfigurationRecorders"] += [
+                {
+                    **recorder,
+                    "arn": f"arn:aws:config:{REGION}:{ACCOUNT}:configuration-recorder/"
+                    f"{recorder['name']}/example",
+                    "recordingGroup": {"allSupported": False},
+                }
+                for recorder in SERVICE_LINKED
+            ]
+        if operation == "DescribeConfigurationRecorderStatus":
+            response["ConfigurationRecordersStatus"] += [
+                {"name": recorder["name"], "recording": False, "lastStatus": "FAILURE"}
+                for recorder in SERVICE_LINKED
+                if recorder["name"] in params.get("ConfigurationRecorderNames", [recorder["name"]])
+            ]
+        return response
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return calls
+
+
+def test_the_backstop_never_reports_or_restarts_a_service_linked_recorder(
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    service_linked_recorders: list[tuple[str, dict[str, Any]]],
+) -> None:
+    monkeypatch.setenv("AUTO_RESTART", "true")
+    backstop_app.runtime.cache_clear()
+    account.recorder()  # the customer-managed one, never started
+    summary = run()
+    assert summary["recorders"] == 1
+    assert summary["restarts"] == {"restarted": 1}
+    (notice,) = account.notices()
+    assert notice["recorder_guard"]["recorder"]["name"] == "default"
+    linked = {recorder["name"] for recorder in SERVICE_LINKED}
+    for operation, params in service_linked_recorders:
+        named = set(params.get("ConfigurationRecorderNames", [])) | {
+            params.get("ConfigurationRecorderName")
+        }
+        assert not named & linked, (operation, params)
+    started = [p for op, p in service_linked_recorders if op == "StartConfigurationRecorder"]
+    assert started == [{"ConfigurationRecorderName": "default"}]

@@ -279,3 +279,21 @@ def test_auto_restart_applies_only_to_the_stopped_recorder_rule(aws: Aws) -> Non
         assert summary["outcome"] == "alerted"
         assert "remediation" not in summary
     assert not any("StartConfigurationRecorder" in call for call in aws.calls)
+
+
+def test_the_event_path_never_starts_a_service_linked_recorder(aws: Aws) -> None:
+    """Neither its deletion (no remediation: only its service may recreate it) nor a stop
+    naming one (Config rejects that name, but an event is input) leads to a Config write."""
+    deleted = app.handler(
+        sample_events()["delete_service_linked_recorder_assumed_role.json"], LocalContext()
+    )
+    assert deleted["outcome"] == "alerted"
+    assert "remediation" not in deleted
+    name = "AWSConfigurationRecorderForSecurityHubAssets"
+    stop = dict(
+        EVENT, detail=dict(EVENT["detail"], requestParameters={"configurationRecorderName": name})
+    )
+    stopped = app.handler(stop, LocalContext())
+    assert stopped["remediation"]["outcome"] == "skipped_service_linked"
+    assert not any("StartConfigurationRecorder" in call for call in aws.calls)
+    assert aws.recording() is False  # the customer's recorder was not touched either

@@ -105,7 +105,10 @@ def test_sam_build(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     code = build / FUNCTION
     assert (code / "recorder_guard" / "app.py").is_file()
-    assert len(list((code / "recorder_guard" / "rules").glob("*.json"))) == 3
+    shipped = code / "recorder_guard" / "rules"
+    catalogue = ROOT / "src" / "recorder_guard" / "rules"
+    assert {p.name for p in shipped.glob("*.json")} == {p.name for p in catalogue.glob("*.json")}
+    assert (shipped / "mitre" / "attack-v18-to-v19.json").is_file()
     assert (code / "aws_lambda_powertools").is_dir()
     assert not (code / "boto3").exists()  # the runtime provides it
     # Lambda cannot write bytecode into its read-only code directory: we ship it (src/Makefile)

@@ -307,3 +307,79 @@ def test_disabled_rules_do_not_alert(assumed_role_event: dict[str, Any]) -> None
     result = detect(parse_event(event), only_stop)
     assert isinstance(result, Ignored)
     assert result.code == "not_action"
+
+
+# --- service-linked recorders ---------------------------------------------------------------
+
+SL_SAMPLE = "delete_service_linked_recorder_assumed_role.json"
+SL_NAME = "AWSConfigurationRecorderForSecurityHubAssets"
+SL_ARN = f"arn:aws:config:us-east-1:111122223333:configuration-recorder/{SL_NAME}/example0a1b2c3d4e"
+
+
+def test_service_linked_recorder_deletion_alerts_high_with_its_own_steps() -> None:
+    result = verdict(sample_events()[SL_SAMPLE])
+    assert isinstance(result, Detection)
+    assert (result.rule.key, result.rule.severity, result.rule.risk_score) == (
+        "service_linked_recorder_deleted",
+        "high",
+        73,
+    )
+    assert not result.rule.restartable  # only its service may recreate or start it
+    alert = build_alert(result, detected_at=DETECTED_AT)
+    assert alert.recorder_name == SL_NAME  # from the response: the request names the service
+    assert alert.service_linked
+    commands = [step.command for step in alert.next_steps if step.command]
+    assert (
+        "aws configservice put-service-linked-configuration-recorder"
+        " --service-principal securityhub.amazonaws.com --region us-east-1"
+    ) in commands
+    assert not any("start-configuration-recorder" in command for command in commands)
+
+
+def test_service_linked_recorder_named_by_arn() -> None:
+    event = copy.deepcopy(sample_events()[SL_SAMPLE])
+    event["detail"]["requestParameters"] = {"arn": SL_ARN}
+    event["detail"]["responseElements"] = None
+    result = verdict(event)
+    assert isinstance(result, Detection)
+    assert build_alert(result, detected_at=DETECTED_AT).recorder_name == SL_NAME
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {"type": "AWSService", "invokedBy": "securityhub.amazonaws.com"},
+        {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForSecurityHub/sh",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "arn": "arn:aws:iam::111122223333:role/aws-service-role/"
+                    "securityhub.amazonaws.com/AWSServiceRoleForSecurityHub",
+                }
+            },
+        },
+    ],
+    ids=["aws-service", "service-linked-role"],
+)
+def test_service_removing_its_own_recorder_is_not_alerted(identity: dict[str, Any]) -> None:
+    event = copy.deepcopy(sample_events()[SL_SAMPLE])
+    event["detail"]["userIdentity"] = identity
+    result = verdict(event)
+    assert isinstance(result, Ignored)
+    assert result.code == "excluded"
+
+
+def test_a_stop_of_a_service_linked_recorder_gets_the_service_linked_steps(
+    assumed_role_event: dict[str, Any],
+) -> None:
+    """StopConfigurationRecorder rejects the reserved prefix; should a success ever arrive,
+    the alert must not tell anyone to start the service's recorder."""
+    event = config_call(
+        assumed_role_event, "StopConfigurationRecorder", {"configurationRecorderName": SL_NAME}
+    )
+    result = verdict(event)
+    assert isinstance(result, Detection)
+    alert = build_alert(result, detected_at=DETECTED_AT)
+    assert not any(step.command for step in alert.next_steps)

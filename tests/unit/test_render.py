@@ -156,7 +156,7 @@ def test_email_says_what_who_where_when_and_what_next(stopped_status: RecorderSt
         "203.0.113.24",
         "2026-11-28T21:14:03Z",
         "high, risk score 73 of 100",
-        "T1562.001 Disable or Modify Tools",
+        "T1685.002 Disable or Modify Cloud Log (legacy T1562.008)",
         "NEXT STEPS",
         "$ aws configservice start-configuration-recorder --configuration-recorder-name default"
         " --region us-east-1",

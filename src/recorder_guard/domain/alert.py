@@ -194,6 +194,7 @@ class Alert:
         doc["recorder_guard"] = {
             "schema_version": SCHEMA_VERSION,
             "severity": self.rule.severity,
+            "attack": self.rule.attack_to_ecs(),
             "detection_delay_seconds": self.delay_seconds,
             "recorder": {
                 "name": self.recorder_name,
@@ -280,11 +281,15 @@ def next_steps(
     account: str | None,
     region: str | None,
     partition: str,
+    service_principal: str | None = None,
 ) -> tuple[NextStep, ...]:
-    """The rule's triage steps for this action; commands are copy-paste ready (shell-quoted)."""
-    if is_service_linked_recorder(recorder) or is_service_linked_recorder(resource):
+    """The rule's triage steps for this action; commands are copy-paste ready (shell-quoted).
+    A rule written for customer recorders gives way to the service-linked steps."""
+    linked = is_service_linked_recorder(recorder) or is_service_linked_recorder(resource)
+    if linked and not rule.service_linked:
         return SERVICE_LINKED_STEPS
     values = {
+        "service_principal": shlex.quote(service_principal or "SERVICE-PRINCIPAL"),
         "recorder": shlex.quote(recorder or "default"),
         "resource": shlex.quote(resource or recorder or "default"),
         "account": shlex.quote(account or "ACCOUNT-ID"),
@@ -397,6 +402,7 @@ def build_alert(
             account=event.account_id,
             region=region,
             partition=partition,
+            service_principal=_opt(record.service_principal),
         ),
         remediation=remediation,
         account_alias=_opt(account_alias),

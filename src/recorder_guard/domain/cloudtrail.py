@@ -186,15 +186,29 @@ class CloudTrailRecord:
 
     @property
     def recorder_name(self) -> str | None:
-        """The recorder the call acted on: by name, inside a recorder object, or by ARN."""
+        """The recorder the call acted on: by name, inside a recorder object, or by ARN; for
+        DeleteServiceLinkedConfigurationRecorder, which may name only the service principal,
+        from the name and ARN its response returns."""
         parameters = self.request_parameters
+        response = as_mapping(self.raw.get("responseElements"))
         name = text(parameters.get("configurationRecorderName")) or text(
             as_mapping(parameters.get("configurationRecorder")).get("name")
         )
-        arn = text(parameters.get("configurationRecorderArn"))
-        if not name and arn and ":configuration-recorder/" in arn:
-            name = arn.split(":configuration-recorder/", 1)[1].split("/", 1)[0] or None
+        for arn in (
+            text(parameters.get("configurationRecorderArn")),
+            text(parameters.get("arn")),
+            text(response.get("arn")),
+        ):
+            if not name and arn and ":configuration-recorder/" in arn:
+                name = arn.split(":configuration-recorder/", 1)[1].split("/", 1)[0] or None
+        if not name and text(response.get("arn")):
+            name = text(response.get("name"))
         return name
+
+    @property
+    def service_principal(self) -> str | None:
+        """The AWS service a service-linked recorder call names (`servicePrincipal`)."""
+        return text(self.request_parameters.get("servicePrincipal"))
 
     @property
     def resource_name(self) -> str | None:
@@ -204,7 +218,7 @@ class CloudTrailRecord:
             value = text(parameters.get(key))
             if value:
                 return value
-        return self.recorder_name
+        return self.recorder_name or self.service_principal
 
     @property
     def outcome(self) -> str:
@@ -369,5 +383,9 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_service_linked_recorder(name: str | None) -> bool:
-    """Service-linked recorders are managed by their AWS service, not by the account."""
+    """Service-linked recorders are managed by their AWS service, not by the account. Config
+    reserves the name prefix for them: StopConfigurationRecorder answers
+    InvalidConfigurationRecorderNameException for it (API reference,
+    https://docs.aws.amazon.com/config/latest/APIReference/API_StopConfigurationRecorder.html);
+    Describe calls also return `servicePrincipal`, which aws/inventory.py and the restart check."""
     return bool(name) and str(name).startswith(SERVICE_LINKED_RECORDER_PREFIX)

@@ -259,6 +259,7 @@ class Notice:
         link = self.console_link()
         doc["recorder_guard"] = {
             "schema_version": SCHEMA_VERSION,
+            "attack": self.rule.attack_to_ecs(),
             "notice": self.kind,
             "severity": self.severity,
             "recorder": {

@@ -21,6 +21,13 @@ class MitreEntry:
     id: str
     name: str
     reference: str
+    legacy: tuple[str, ...] = ()  # in a current-version mapping: the ids this one replaced
+
+    @property
+    def display(self) -> str:
+        """`T1685.002 Disable or Modify Cloud Log (legacy T1562.008)`."""
+        legacy = f" (legacy {', '.join(self.legacy)})" if self.legacy else ""
+        return f"{self.id} {self.name}{legacy}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,33 @@ class Threat:
     tactic: MitreEntry
     technique: MitreEntry
     subtechniques: tuple[MitreEntry, ...]
+    version: str = ""  # the ATT&CK version of a current mapping; "" for Elastic's as-is mapping
+
+    @property
+    def entries(self) -> tuple[MitreEntry, ...]:
+        return (self.tactic, self.technique, *self.subtechniques)
+
+
+def threat_fields(threats: tuple[Threat, ...]) -> dict[str, Any]:
+    """ECS `threat.*` layout: one keyword array per field, one entry per mapping."""
+    return {
+        "framework": threats[0].framework if threats else "MITRE ATT&CK",
+        "tactic": {
+            "id": [t.tactic.id for t in threats],
+            "name": [t.tactic.name for t in threats],
+            "reference": [t.tactic.reference for t in threats],
+        },
+        "technique": {
+            "id": [t.technique.id for t in threats],
+            "name": [t.technique.name for t in threats],
+            "reference": [t.technique.reference for t in threats],
+            "subtechnique": {
+                "id": [s.id for t in threats for s in t.subtechniques],
+                "name": [s.name for t in threats for s in t.subtechniques],
+                "reference": [s.reference for t in threats for s in t.subtechniques],
+            },
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,9 @@ class Rule:
     cis_controls: tuple[str, ...] = ()
     rationale: str = ""
     remediation: str | None = None
+    attack: tuple[Threat, ...] = ()  # the current ATT&CK version's mapping, beside `threats`
+    service_linked: bool = False  # written for service-linked recorders: its own steps apply
+    upstream: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def single_action(self) -> bool:
@@ -111,39 +148,69 @@ class Rule:
         }
 
     def threat_to_ecs(self) -> dict[str, Any]:
-        """The ECS `threat.*` fields (arrays, one entry per mapping)."""
-        return {
-            "framework": self.threats[0].framework if self.threats else "MITRE ATT&CK",
-            "tactic": {
-                "id": [t.tactic.id for t in self.threats],
-                "name": [t.tactic.name for t in self.threats],
-                "reference": [t.tactic.reference for t in self.threats],
-            },
-            "technique": {
-                "id": [t.technique.id for t in self.threats],
-                "name": [t.technique.name for t in self.threats],
-                "reference": [t.technique.reference for t in self.threats],
-                "subtechnique": {
-                    "id": [s.id for t in self.threats for s in t.subtechniques],
-                    "name": [s.name for t in self.threats for s in t.subtechniques],
-                    "reference": [s.reference for t in self.threats for s in t.subtechniques],
-                },
-            },
-        }
+        """The ECS `threat.*` fields exactly as Elastic's rule maps them (legacy ATT&CK ids),
+        so a SIEM joins our alert with Elastic's by rule id and technique."""
+        return threat_fields(self.threats)
+
+    def attack_to_ecs(self) -> dict[str, Any] | None:
+        """`recorder_guard.attack`: the current ATT&CK version's mapping in the `threat.*`
+        layout, with its version, the legacy ids it replaces and the display line. ECS has
+        one `threat.framework` per document and no version field, so it cannot sit there."""
+        if not self.attack:
+            return None
+        fields = threat_fields(self.attack)
+        fields["version"] = self.attack[0].version
+        fields["legacy_id"] = list(
+            dict.fromkeys(i for t in self.attack for e in t.entries for i in e.legacy)
+        )
+        fields["summary"] = self.mitre_summary()
+        return fields
 
     def mitre_summary(self) -> str:
-        """`TA0005 Defense Evasion > T1562 Impair Defenses > T1562.001 ..., T1562.008 ...`."""
+        """What email and chat show: the current ids with the legacy ones in brackets,
+        `v19 TA0112 Defense Impairment (legacy TA0005) > T1685 ... > T1685.002 ...`; the
+        as-is mapping when a rule has no current one."""
+        threats = self.attack or self.threats
         parts = []
-        for threat in self.threats:
-            subs = ", ".join(f"{s.id} {s.name}" for s in threat.subtechniques)
-            line = f"{threat.tactic.id} {threat.tactic.name} > {threat.technique.id} "
-            line += threat.technique.name + (f" > {subs}" if subs else "")
-            parts.append(line)
+        for threat in threats:
+            line = " > ".join(
+                [threat.tactic.display, threat.technique.display]
+                + (
+                    [", ".join(s.display for s in threat.subtechniques)]
+                    if threat.subtechniques
+                    else []
+                )
+            )
+            parts.append(f"v{threat.version} {line}" if threat.version else line)
         return "; ".join(parts)
+
+    def attack_ids(self) -> list[str]:
+        """Every ATT&CK id the rule carries, current first, then legacy (chat keywords)."""
+        entries = [e for t in self.attack + self.threats for e in t.entries]
+        return list(dict.fromkeys(e.id for e in entries))
 
 
 def _entry(raw: dict[str, Any]) -> MitreEntry:
-    return MitreEntry(id=raw["id"], name=raw["name"], reference=raw["reference"])
+    return MitreEntry(
+        id=raw["id"],
+        name=raw["name"],
+        reference=raw["reference"],
+        legacy=tuple(raw.get("legacy", [])),
+    )
+
+
+def _threats(raw: list[dict[str, Any]]) -> tuple[Threat, ...]:
+    return tuple(
+        Threat(
+            framework=t["framework"],
+            tactic=_entry(t["tactic"]),
+            technique=_entry(technique),
+            subtechniques=tuple(_entry(s) for s in technique.get("subtechnique", [])),
+            version=str(t.get("version", "")),
+        )
+        for t in raw
+        for technique in t["technique"]
+    )
 
 
 def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
@@ -160,16 +227,10 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         raise ValueError(f"{where}: risk_score {risk_score} outside 0..100")
     if event_driven:
         validate(raw["conditions"], where)
-    threats = tuple(
-        Threat(
-            framework=t["framework"],
-            tactic=_entry(t["tactic"]),
-            technique=_entry(technique),
-            subtechniques=tuple(_entry(s) for s in technique.get("subtechnique", [])),
-        )
-        for t in raw.get("threat", [])
-        for technique in t["technique"]
-    )
+    threats = _threats(raw.get("threat", []))
+    attack = _threats(raw.get("attack", []))
+    if any(not t.version for t in attack):
+        raise ValueError(f"{where}: every `attack` mapping needs its ATT&CK version")
     rule = Rule(
         key=raw["key"],
         name=raw["name"],
@@ -194,6 +255,9 @@ def parse_rule(raw: dict[str, Any], *, event_driven: bool = True) -> Rule:
         cis_controls=tuple(raw.get("cis_controls", [])),
         rationale=raw.get("rationale", ""),
         remediation=raw.get("remediation"),
+        attack=attack,
+        service_linked=bool(raw.get("service_linked", False)),
+        upstream=raw.get("upstream", {}),
     )
     if event_driven:
         rule.event_pattern()  # every event rule must yield an EventBridge pre-filter

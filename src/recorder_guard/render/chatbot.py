@@ -118,9 +118,7 @@ def render_chatbot(alert: Alert) -> dict[str, Any]:
         alert.action,
         f"account {alert.account_id or 'unknown'}",
         alert.region or "unknown region",
-        *dict.fromkeys(t.tactic.id for t in alert.rule.threats),
-        *dict.fromkeys(t.technique.id for t in alert.rule.threats),
-        *(s.id for t in alert.rule.threats for s in t.subtechniques),
+        *alert.rule.attack_ids(),
     ]
     return custom_notification(
         identifier=alert.event_id,

@@ -84,7 +84,10 @@ def _event_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
         _field("User agent", slack_code(_text(document, "user_agent.original"))),
         _field(
             "MITRE ATT&amp;CK",
-            slack_text(", ".join(str(s) for s in subtechniques) if subtechniques else None),
+            slack_text(
+                _text(document, "recorder_guard.attack.summary")
+                or (", ".join(str(s) for s in subtechniques) if subtechniques else None)
+            ),
         ),
         _field("Event time", slack_text(_text(document, "event.start"))),
     ][:FIELDS_MAX]
