@@ -622,7 +622,11 @@ def render_table(results: dict[str, Any]) -> str:
     rows = []
     for name, label in (
         ("cold_import_and_clients", "cold: import + the 3 clients, ms"),
-        ("cold_first_alert", "cold: import + first alert (5 AWS calls), ms"),
+        (
+            "cold_first_alert",
+            f"cold: import + first alert ({len(results['cold_first_alert']['aws_calls'])}"
+            " AWS calls), ms",
+        ),
         ("warm_per_event", "warm: per alert, ms"),
         ("peak_rss", "peak RSS, MiB"),
     ):
