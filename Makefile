@@ -9,7 +9,7 @@ SAM_ENV := PYENV_VERSION=$${PYENV_VERSION:-3.11.7:3.13.0} PATH="$(CURDIR)/$(BIN)
 REGION ?= us-east-1
 EVENT ?= events/stop_recorder_assumed_role.json
 
-.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive lock clean sam-local
+.PHONY: help demo test rules-check lint typecheck template-check build bench invoke redrive doctor lock clean sam-local
 
 help:
 	@echo "make demo      run the responder on every file in events/, then the backstop, against an embedded AWS (moto)"
@@ -18,6 +18,7 @@ help:
 	@echo "make invoke EVENT=events/...json [ARGS=--json]   one event through the local runner"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make redrive QUEUE_URL=... FUNCTION=... [ARGS=--dry-run]   dead letters back to the function"
+	@echo "make doctor STACK=NAME [ARGS=--json|--send-test|...]   check a deployed stack really alerts (real AWS, read-only)"
 	@echo "make bench     cold start, per-event cost, memory, package size (writes bench/results.json)"
 	@echo "make sam-local sam local invoke of every event in a runtime container against moto (root, Docker)"
 	@echo "make lock      re-pin constraints.txt from requirements-dev.txt"
@@ -56,6 +57,11 @@ rules-check: $(BIN)/.installed
 
 redrive: $(BIN)/.installed
 	$(RUN) -m recorder_guard redrive --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" $(ARGS)
+
+# Exit status: non-zero when a check fails (make reports the CLI's 1 as its own 2).
+doctor: $(BIN)/.installed
+	@test -n "$(STACK)" || { echo "usage: make doctor STACK=NAME [ARGS=...]" >&2; exit 2; }
+	@$(RUN) -m recorder_guard doctor --stack "$(STACK)" $(ARGS)
 
 build: $(BIN)/.installed
 	$(SAM_ENV) $(BIN)/sam build --template-file template.yaml

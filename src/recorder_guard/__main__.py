@@ -6,8 +6,11 @@
     python -m recorder_guard demo [FOLDER] [--auto-restart]
     python -m recorder_guard patterns      the EventBridge pattern of each rule, for template.yaml
     python -m recorder_guard redrive --queue-url URL --function NAME [--dry-run] [--limit N]
+    python -m recorder_guard doctor --stack NAME [--region R ...] [--json] [--send-test]
+                             [--member-role [NAME] --accounts A,B | --stack-set NAME]
 
-Exit codes: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
+doctor exits 0 when no check fails, 1 when one does, 2 when the stack cannot be read.
+Exit codes otherwise: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
 not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
 """
 
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +190,194 @@ def command_patterns(_: argparse.Namespace) -> int:
     return 0
 
 
+# ---- doctor (issue #21): checks a deployed stack with the operator's own credentials --------
+# Kept apart from the local-runner commands above: this block talks to a real account.
+
+DOCTOR_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+def doctor_report(checks: list[Any]) -> str:
+    """One line per check; the fix under every line that is not ok; a count at the end."""
+    lines = []
+    for check in checks:
+        lines.append(f"{DOCTOR_MARKS[check.status]}  {check.area:<11} {check.name}: {check.detail}")
+        if check.status != "ok" and check.fix:
+            lines.append(f"{'':17}fix: {check.fix}")
+    counts = {status: sum(c.status == status for c in checks) for status in DOCTOR_MARKS}
+    lines.append(f"{counts['ok']} ok, {counts['warn']} warning(s), {counts['fail']} failure(s)")
+    return "\n".join(lines)
+
+
+def _doctor_regions(values: list[str] | None) -> list[str] | None:
+    regions = [r.strip() for value in values or [] for r in value.split(",") if r.strip()]
+    return regions or None
+
+
+def doctor_send_test(args: argparse.Namespace, session: Any, stack: Any, now: Any) -> int:
+    """Invoke the deployed responder with the synthetic test event; print what it published
+    and where it should arrive."""
+    from recorder_guard.aws.doctor import read_topic, send_test  # noqa: PLC0415
+    from recorder_guard.domain.alert import Alert  # noqa: PLC0415
+    from recorder_guard.domain.cloudtrail import parse_event  # noqa: PLC0415
+    from recorder_guard.flows.responder import build_test_alert  # noqa: PLC0415
+    from recorder_guard.render.chatbot import render_chatbot  # noqa: PLC0415
+    from recorder_guard.render.email import render_email  # noqa: PLC0415
+
+    function = stack.outputs.get("FunctionName")
+    if not function:
+        raise CliError(f"stack {stack.name} has no FunctionName output", EXIT_BAD_INPUT)
+    identity = session.client("sts", region_name=stack.region).get_caller_identity()
+    sent = send_test(
+        session.client("lambda", region_name=stack.region),
+        function,
+        account=identity["Account"],
+        region=stack.region,
+        caller_arn=identity["Arn"],
+        now=now,
+    )
+    summary = sent.summary
+    alerted = sent.function_error is None and summary.get("outcome") == "alerted"
+    topic_arn = stack.outputs.get("AlertTopicArn", "")
+    topic = read_topic(session.client("sns", region_name=stack.region), "alert topic", topic_arn)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "sent": alerted,
+                    "function": function,
+                    "event": sent.event,
+                    "response": summary,
+                    "function_error": sent.function_error,
+                    "subscriptions": [s.__dict__ for s in topic.subscriptions],
+                }
+            )
+        )
+        return 0 if alerted else 1
+    if not alerted:
+        print(f"test alert NOT published by {function}: {sent.function_error or ''} {summary}")
+        return 1
+    print(f"TEST alert published by {function} (event {sent.event['id']})")
+    print(f"  subject:    {summary.get('subject')}")
+    print(f"  message id: {summary.get('message_id')}")
+    print(f"  topic:      {topic_arn}")
+    for subscription in topic.subscriptions:
+        state = "pending confirmation" if subscription.pending else "confirmed"
+        print(f"  look in:    {subscription.protocol} {subscription.endpoint} ({state})")
+    alert = build_test_alert(parse_event(sent.event), now)
+    if isinstance(alert, Alert):
+        print("\n---- email (as rendered by this version; the deployed one sent its own) ----")
+        print(render_email(alert).rstrip())
+        print("\n---- chat ----")
+        print(chat_preview(render_chatbot(alert)))
+    return 0
+
+
+def command_doctor(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415 - only doctor and redrive talk to a real account
+
+    from recorder_guard.aws.doctor import (  # noqa: PLC0415
+        DoctorError,
+        Reader,
+        member_checks,
+        read_stack,
+        read_stack_instances,
+        stack_checks,
+    )
+    from recorder_guard.domain.doctor import exit_status  # noqa: PLC0415
+
+    regions = _doctor_regions(args.region)
+    session = boto3.Session(profile_name=args.profile, region_name=args.stack_region)
+    stack_region = session.region_name or (regions[0] if regions else None)
+    if not stack_region:
+        raise CliError("no region: pass --stack-region or set AWS_REGION", EXIT_BAD_INPUT)
+    reader = Reader(session)
+    now = datetime.now(UTC)
+    try:
+        stack = read_stack(reader.client("cloudformation", stack_region), args.stack, stack_region)
+    except DoctorError as error:
+        raise CliError(str(error), EXIT_BAD_INPUT) from error
+    if args.send_test:
+        return doctor_send_test(args, session, stack, now)
+    checks = stack_checks(reader, stack, regions, now)
+    if args.member_role is not None:
+        bus = stack.outputs.get("CentralEventBusArn")
+        if not bus:
+            raise CliError(f"{args.stack} is not a central stack (no CentralEventBusArn)", 2)
+        role = args.member_role or stack.parameters.get("MemberRoleName", "recorder-guard-member")
+        instances = (
+            read_stack_instances(
+                reader.client("cloudformation", stack_region), args.stack_set, args.call_as
+            )
+            if args.stack_set
+            else None
+        )
+        accounts = [a for a in (args.accounts or "").split(",") if a] or sorted(
+            {i.account for i in instances or []}
+        )
+        if not accounts:
+            raise CliError("--member-role needs --accounts or --stack-set", EXIT_BAD_INPUT)
+        checks += member_checks(
+            session,
+            accounts=accounts,
+            regions=regions or [stack_region],
+            role_name=role,
+            central_bus_arn=bus,
+            instances=instances,
+            partition=bus.split(":")[1],
+        )
+    if args.json:
+        for check in checks:
+            print(json.dumps(check.to_dict()))
+    else:
+        print(doctor_report(checks))
+    return exit_status(checks)
+
+
+def add_doctor_parser(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor",
+        help="check that a deployed stack would really alert (real AWS, read-only)",
+        description=(
+            "Reads the stack's resources and the account around them with your credentials"
+            " (read-only) and prints one line per check: ok, WARN or FAIL with the fix."
+            " Exit status 0 only when nothing fails."
+        ),
+    )
+    doctor.add_argument("--stack", required=True, help="the stack name (sam deploy's)")
+    doctor.add_argument(
+        "--region",
+        action="append",
+        help="a region to check CloudTrail and recorders in (repeat, or comma-separated);"
+        " default: the stack's region and its BackstopRegions",
+    )
+    doctor.add_argument("--stack-region", help="where the stack is; default: AWS_REGION/profile")
+    doctor.add_argument("--profile", help="an AWS CLI profile")
+    doctor.add_argument("--json", action="store_true", help="one JSON document per line")
+    doctor.add_argument(
+        "--send-test",
+        action="store_true",
+        help="invoke the deployed function with a TEST event and print what it published",
+    )
+    doctor.add_argument(
+        "--member-role",
+        nargs="?",
+        const="",
+        help="central mode: check each member account through this role"
+        " (default: the stack's MemberRoleName)",
+    )
+    doctor.add_argument("--accounts", help="member accounts, comma-separated")
+    doctor.add_argument("--stack-set", help="the forwarder StackSet: its instances are checked")
+    doctor.add_argument(
+        "--call-as",
+        choices=("SELF", "DELEGATED_ADMIN"),
+        default="SELF",
+        help="how to read the StackSet (DELEGATED_ADMIN from a delegated administrator)",
+    )
+
+
+# ---- end of doctor ------------------------------------------------------------------------
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m recorder_guard",
@@ -224,6 +416,7 @@ def parser() -> argparse.ArgumentParser:
     redrive_cmd.add_argument("--dry-run", action="store_true", help="list, send nothing")
     redrive_cmd.add_argument("--limit", type=int, help="at most this many messages")
     redrive_cmd.add_argument("--region", help="defaults to the AWS CLI configuration")
+    add_doctor_parser(commands)
     return root
 
 
@@ -234,6 +427,7 @@ COMMANDS = {
     "backstop": command_backstop,
     "patterns": command_patterns,
     "redrive": run_redrive,
+    "doctor": command_doctor,
 }
 
 

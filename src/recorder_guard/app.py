@@ -13,6 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.idempotency import event_id, make_idempotent
 from recorder_guard.domain.cloudtrail import MalformedEventError
+from recorder_guard.domain.selftest import is_test_event
+from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.flows.responder import respond
 from recorder_guard.settings import Settings
 
@@ -43,6 +45,9 @@ def process(*, event: Any, runtime: Runtime, seconds_left: float) -> dict[str, A
     if alert and alert.remediation:
         name = "Remediation" + alert.remediation.outcome.title().replace("_", "")
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for name, delivery in outcome.outputs.items():
+        if delivery.failed:
+            metrics.add_metric(name=OUTPUT_FAILURE_METRICS[name], unit=MetricUnit.Count, value=1)
     logger.info("alert published", extra=outcome.summary())
     return outcome.summary()
 
@@ -55,7 +60,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         run = process
         dynamodb = current.dynamodb
         table = current.settings.state_table
-        if current.settings.idempotency and dynamodb and table and event_id(event):
+        if (
+            current.settings.idempotency
+            and dynamodb
+            and table
+            and event_id(event)
+            and not is_test_event(event)  # a test alert stores nothing
+        ):
             run = make_idempotent(process, dynamodb, table, context)
         summary = run(
             event=event,

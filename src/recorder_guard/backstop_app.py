@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from recorder_guard.aws.clients import Runtime
 from recorder_guard.flows.backstop import Backstop, BackstopError, Report
+from recorder_guard.flows.outputs import OUTPUT_FAILURE_METRICS
 from recorder_guard.settings import Settings
 
 logger = Logger(service="recorder-guard-backstop")
@@ -41,6 +42,8 @@ def record_metrics(report: Report) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for kind, count in report.counts.items():
         metrics.add_metric(name=NOTICE_METRICS[kind], unit=MetricUnit.Count, value=count)
+    for output, count in report.output_failures.items():
+        metrics.add_metric(name=OUTPUT_FAILURE_METRICS[output], unit=MetricUnit.Count, value=count)
 
 
 @metrics.log_metrics

@@ -23,6 +23,10 @@ BOOLEANS = {"true": True, "false": False}
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 REGION_NAME_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# PutEvents' EventBusName: a name, or the ARN of a bus (the API model's own pattern).
+EVENT_BUS_PATTERN = re.compile(
+    r"^(arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[.\-_A-Za-z0-9]{1,256}$"
+)
 
 
 class SettingsError(ValueError):
@@ -50,6 +54,8 @@ class Settings:
     expected_off: tuple[str, ...] = ()  # `account/region/recorder` patterns, `*` wildcards
     backstop_accounts: tuple[str, ...] = ()  # empty: this account (central: the organization)
     backstop_regions: tuple[str, ...] = ()  # empty: the function's own region
+    security_hub_findings: bool = False  # each alert and episode also as a Security Hub finding
+    alert_event_bus: str | None = None  # each alert also as an EventBridge event on this bus
 
     @property
     def home_account(self) -> str:
@@ -101,6 +107,7 @@ class Settings:
             raise SettingsError(f"MEMBER_ROLE_NAME is not an IAM role name: {member_role[:100]!r}")
         return cls(
             **_backstop(env, state_table),
+            **_outputs(env),
             member_role_name=member_role,
             enabled_rules=_rule_keys(env),
             alert_topic_arn=topic,
@@ -160,6 +167,17 @@ def _backstop(env: Mapping[str, str], state_table: str | None) -> dict[str, Any]
         "expected_off": expected_off_patterns(env.get("EXPECTED_OFF", "")),
         "backstop_accounts": accounts,
         "backstop_regions": regions,
+    }
+
+
+def _outputs(env: Mapping[str, str]) -> dict[str, Any]:
+    """The opt-in machine outputs beside SNS: Security Hub findings, an EventBridge event."""
+    bus = env.get("ALERT_EVENT_BUS", "").strip() or None
+    if bus and not EVENT_BUS_PATTERN.match(bus):
+        raise SettingsError(f"ALERT_EVENT_BUS must be an event bus name or ARN, got {bus[:200]!r}")
+    return {
+        "security_hub_findings": _boolean(env, "SECURITY_HUB_FINDINGS", default=False),
+        "alert_event_bus": bus,
     }
 
 

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from recorder_guard import app
+from recorder_guard.aws.doctor import MEMBER_DOCTOR_PERMISSIONS
 from recorder_guard.local import LocalContext, create_state_table
 from tests.support import (
     FORWARDER,
@@ -98,7 +99,9 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
     forwarder = load_template(FORWARDER)
     role = forwarder["Resources"]["MemberRole"]
     assert role["Condition"] == "CreatesMemberRole"
-    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    trust, doctor = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert doctor["Fn::If"][0] == "TrustsDoctor"
+    assert doctor["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "DoctorPrincipalArn"}}
     responder = {"Ref": "ResponderRoleArn"}
     both = [responder, {"Ref": "BackstopRoleArn"}]
     assert trust["Principal"] == {"AWS": {"Fn::If": ["TrustsBackstop", both, responder]}}
@@ -113,9 +116,17 @@ def test_the_member_role_trusts_exactly_the_responder_and_restarts_only_when_all
         "cloudtrail:LookupEvents",
         "iam:ListAccountAliases",
     }
-    (restart,) = [s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    reads, restart, findings = [
+        s["Fn::If"] for s in policy["PolicyDocument"]["Statement"] if "Fn::If" in s
+    ]
+    assert reads[0] == "TrustsDoctor"
+    granted = set(reads[1]["Action"]) | {
+        a for s in plain for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert set(MEMBER_DOCTOR_PERMISSIONS) <= granted
     assert restart[0] == "AllowsRestart"
     assert restart[1]["Action"] == "config:StartConfigurationRecorder"
+    assert findings[0] == "ImportsFindings"  # test_outputs.py holds its statement
     assert forwarder["Conditions"]["CreatesMemberRole"]["Fn::And"][1] == {
         "Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "MemberRoleRegion"}]
     }
@@ -263,3 +274,32 @@ def test_single_account_mode_does_not_reach_into_other_accounts(
     summary = app.handler(member_stop_event(), LocalContext())
     assert summary["outcome"] == "alerted"
     assert summary["recorder_state"].startswith(f"unknown (event from {MEMBER}/{REGION}")
+
+
+def test_a_members_finding_is_imported_in_the_member_account_through_its_role(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the default product only the account a finding is about may import it: the
+    central responder imports through the member role, into the member's Security Hub."""
+    monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
+    app.runtime.cache_clear()
+    summary = app.handler(forwarded_to_central(org), LocalContext())
+    assert summary["security_hub"] == "imported"
+    (finding,) = org.member.client("securityhub").get_findings()["Findings"]
+    assert finding["AwsAccountId"] == MEMBER
+    assert (
+        finding["ProductArn"] == f"arn:aws:securityhub:{REGION}:{MEMBER}:product/{MEMBER}/default"
+    )
+    central = boto3.client("securityhub", region_name=REGION).get_findings()["Findings"]
+    assert central == []  # nothing imported in the central account
+
+
+def test_single_account_mode_imports_no_other_accounts_finding(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBER_ROLE_NAME", "")
+    monkeypatch.setenv("SECURITY_HUB_FINDINGS", "true")
+    app.runtime.cache_clear()
+    summary = app.handler(member_stop_event(), LocalContext())
+    assert (summary["outcome"], summary["security_hub"]) == ("alerted", "failed")
+    assert boto3.client("securityhub", region_name=REGION).get_findings()["Findings"] == []

@@ -230,8 +230,8 @@ def test_idempotency_permissions_are_exactly_what_the_code_declares() -> None:
 
 def test_alarms_reach_the_operator_topic() -> None:
     resources = load_template()["Resources"]
-    alarms = {
-        (r["Properties"]["Namespace"], r["Properties"]["MetricName"]): r
+    alarms = {  # a metric-math alarm (no Namespace) is keyed by its expression's label
+        (r["Properties"].get("Namespace", "math"), r["Properties"].get("MetricName", str(r))): r
         for r in resources.values()
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }

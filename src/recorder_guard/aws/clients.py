@@ -14,6 +14,7 @@ from recorder_guard.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
 # Publishing must survive throttling: the standard retry mode backs off on 429/5xx.
@@ -32,6 +33,11 @@ STATE_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3
 )
 
+# The opt-in outputs beside SNS: a few quick retries, short timeouts, never long enough to
+# endanger the function's budget (the SNS alert is already out when they run).
+OUTPUT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+)
 
 MEMBER_SESSION_SECONDS = 900
 REFRESH_MARGIN_SECONDS = 120
@@ -60,6 +66,8 @@ class Runtime:
         default_factory=dict, repr=False
     )
     _organizations: Any = field(default=None, repr=False)
+    _securityhub: dict[str, Any] = field(default_factory=dict, repr=False)
+    _events: EventBridgeClient | None = field(default=None, repr=False)
 
     @property
     def sns(self) -> SNSClient:
@@ -202,3 +210,39 @@ class Runtime:
         if self._dynamodb is None:
             self._dynamodb = boto3.client("dynamodb", config=STATE_CONFIG)
         return self._dynamodb
+
+    def securityhub_in(self, account: str, region: str) -> tuple[Any, str | None]:
+        """Security Hub in the account and region a finding is about, or why there is none:
+        with the default product ARN only that account may import it. This account directly;
+        in central mode a member account through its member role. None when the feature is
+        off (no client is created for it)."""
+        settings = self.settings
+        if not settings.security_hub_findings:
+            return None, "SecurityHubFindings is off"
+        if account == settings.home_account:
+            if region not in self._securityhub:
+                self._securityhub[region] = boto3.client(
+                    "securityhub", region_name=region, config=OUTPUT_CONFIG
+                )
+            return self._securityhub[region], None
+        if not settings.member_role_name:
+            return None, (
+                f"finding for {account}: a single-account deployment imports only"
+                f" {settings.home_account}'s findings"
+            )
+        _, session, reason, _ = self._member_session(account)
+        if session is None:
+            return None, reason
+        return session.client("securityhub", region_name=region, config=OUTPUT_CONFIG), None
+
+    @property
+    def events(self) -> EventBridgeClient | None:
+        """EventBridge for the alert bus, in the bus's region when given as an ARN; None
+        when AlertEventBus is not set."""
+        bus = self.settings.alert_event_bus
+        if not bus:
+            return None
+        if self._events is None:
+            region = bus.split(":")[3] if bus.startswith("arn:") else None
+            self._events = boto3.client("events", region_name=region, config=OUTPUT_CONFIG)
+        return self._events

@@ -43,6 +43,8 @@ def _item(episode: Episode) -> dict[str, Any]:
     }
     if episode.event_id:
         item["event_id"] = {"S": episode.event_id[:256]}
+    if episode.finding:
+        item["finding"] = {"S": episode.finding}
     return item
 
 
@@ -59,6 +61,7 @@ def _episode(item: dict[str, Any]) -> Episode:
         source=text("source") or BY_BACKSTOP,
         event_id=text("event_id"),
         reminders=int(item.get("reminders", {}).get("N", "0")),
+        finding=text("finding"),
     )
 
 
@@ -114,6 +117,20 @@ class EpisodeStore:
         except self.dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def attach_finding(self, key: RecorderKey, finding: str) -> None:
+        """Keep the episode's Security Hub finding beside it (at most 240 KB, under DynamoDB's
+        400 KB item limit), so reminders and the resolution re-import the whole finding."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": pk(key)}},
+                UpdateExpression="SET finding = :finding",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":finding": {"S": finding}},
+            )
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            return  # closed meanwhile: nothing left to update
 
     def close(self, episode: Episode) -> bool:
         """False when it was already closed (another run sent the resolution)."""

@@ -97,6 +97,7 @@ class Alert:
     next_steps: tuple[NextStep, ...] = ()
     remediation: RemediationResult | None = None
     account_alias: str | None = None
+    test: bool = False  # a `doctor --send-test` alert: every rendition says TEST
 
     @property
     def escalated(self) -> bool:
@@ -142,7 +143,7 @@ class Alert:
     @property
     def title(self) -> str:
         """Untrusted parts: the target, account and region; renderers escape them."""
-        return (
+        return ("TEST: " if self.test else "") + (
             f"{self.rule.name}: {self.target} in {self.account_id or 'unknown account'}"
             f" / {self.region or 'unknown region'}"
         )
@@ -181,7 +182,8 @@ class Alert:
                 "cloud.region": self.region,
                 "labels.schema_version": SCHEMA_VERSION,
                 "labels.partition": self.partition,
-                "tags": list(self.rule.tags),
+                "tags": [*self.rule.tags, *(["test"] if self.test else [])],
+                "labels.test": "true" if self.test else None,
             }
         )
         doc = ecs_document(flat, self.rule)
@@ -212,6 +214,8 @@ class Alert:
             "console_links": self.console_links,
             "next_steps": [step.as_text() for step in self.next_steps],
         }
+        if self.test:
+            doc["recorder_guard"]["test"] = True
         return doc
 
 

@@ -180,3 +180,4 @@ class Episode:
     source: str  # BY_EVENT | BY_BACKSTOP
     event_id: str | None = None  # the CloudTrail event that opened it, if any
     reminders: int = 0
+    finding: str | None = None  # its Security Hub finding (JSON), to update and resolve it

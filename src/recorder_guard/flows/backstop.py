@@ -9,6 +9,7 @@ day a digest of what is expected to be off and of regions it could not read.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,7 @@ from recorder_guard.domain.remediation import (
     Target,
 )
 from recorder_guard.domain.rules import Rule, scheduled_rule
+from recorder_guard.flows.outputs import FAILED, Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
 
 logger = Logger(service="recorder-guard", child=True)
@@ -132,6 +134,7 @@ class Report:
     restarts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     deferred: int = 0  # decisions left for the next run when time ran short
+    output_failures: dict[str, int] = field(default_factory=dict)  # security_hub, alert_event
 
     def count(self, what: str, into: dict[str, int] | None = None) -> None:
         target = self.counts if into is None else into
@@ -147,6 +150,7 @@ class Report:
             "restarts": dict(sorted(self.restarts.items())),
             "failures": self.failures[:20],
             "deferred": self.deferred,
+            "output_failures": dict(sorted(self.output_failures.items())),
         }
 
 
@@ -283,7 +287,64 @@ class Backstop:
             self.report.failures.append(f"{what}: {type(error).__name__}")
             return False
         self.report.count(notice.kind)
+        if self.settings.alert_event_bus:
+            from recorder_guard.aws.alert_events import (  # noqa: PLC0415 - opt-in
+                NOTICE_DETAIL_TYPE,
+                notice_documents,
+            )
+
+            sent = send_event(self.runtime, notice_documents(notice), NOTICE_DETAIL_TYPE)
+            self._delivered("alert_event", sent)
         return True
+
+    def _delivered(self, output: str, delivery: Delivery) -> None:
+        if delivery.failed:
+            self.report.count(output, self.report.output_failures)
+
+    def _import(self, finding: dict[str, Any] | None) -> None:
+        if finding is None:
+            self._delivered("security_hub", Delivery(FAILED, error="no account or region"))
+        else:
+            self._delivered("security_hub", deliver_finding(self.runtime, finding))
+
+    def _finding_opened(self, notice: Notice, episode: Episode) -> None:
+        """The new episode as a finding, kept with the episode so that reminders refresh it
+        and the resolution closes it."""
+        if not self.settings.security_hub_findings:
+            return
+        from recorder_guard.domain.finding import finding_for_notice  # noqa: PLC0415
+
+        try:
+            finding = finding_for_notice(notice, episode)
+        except ValueError as error:  # too large even shortened: counted, the alert stands
+            logger.warning("finding not built", extra={"error": str(error)[:300]})
+            finding = None
+        self._import(finding)
+        if finding is not None:
+            self.store.attach_finding(episode.key, json.dumps(finding, separators=(",", ":")))
+
+    def _finding_update(self, kind: str, episode: Episode) -> None:
+        """A reminder refreshes the episode's finding; the resolution archives it, PASSED."""
+        if not (self.settings.security_hub_findings and episode.finding):
+            return
+        from recorder_guard.domain.finding import observed_again, resolved  # noqa: PLC0415
+        from recorder_guard.domain.notice import duration, iso  # noqa: PLC0415
+
+        try:
+            stored = json.loads(episode.finding)
+            if kind == RESOLVED:
+                lasted = duration(self.now.timestamp() - episode.opened_at)
+                note = (
+                    f"Resolved by recorder-guard at {iso(self.now)}: the recorder is recording"
+                    f" again after {lasted}."
+                )
+                finding = resolved(stored, self.now, note)
+            else:
+                finding = observed_again(stored, self.now)
+        except ValueError as error:  # a stored finding we cannot read: counted, not raised
+            logger.warning("stored finding unreadable", extra={"error": str(error)[:300]})
+            finding = None
+        self._import(finding)
 
     def _act(self, decision: Decision, now: int) -> None:
         if decision.kind == OPENED and decision.check is not None:
@@ -292,18 +353,28 @@ class Backstop:
             return
         elif decision.kind == REMINDER:
             changed = self.store.mark_reminded(decision.episode, now)
-            self._publish_or_restore(REMINDER, decision, decision.episode, changed=changed)
-        else:  # RESOLVED, GONE
+            if self._publish_or_restore(REMINDER, decision, decision.episode, changed=changed):
+                self._finding_update(REMINDER, decision.episode)
+        else:  # RESOLVED, GONE (a deleted recorder's finding stays as it is, for the analyst)
             changed = self.store.close(decision.episode)
-            self._publish_or_restore(decision.kind, decision, decision.episode, changed=changed)
+            published = self._publish_or_restore(
+                decision.kind, decision, decision.episode, changed=changed
+            )
+            if published and decision.kind == RESOLVED:
+                self._finding_update(RESOLVED, decision.episode)
 
     def _publish_or_restore(
         self, kind: str, decision: Decision, episode: Episode, *, changed: bool
-    ) -> None:
+    ) -> bool:
         """Publish after the store changed; put the episode back if the publish failed, so
-        the next run says it again. Unchanged: another run said it already."""
-        if changed and not self._publish(self._notice(kind, decision)):
+        the next run says it again. Unchanged: another run said it already. True when this
+        run published it."""
+        if not changed:
+            return False
+        if not self._publish(self._notice(kind, decision)):
             self.store.restore(episode)
+            return False
+        return True
 
     def _open(self, check: RecorderCheck, now: int) -> None:
         episode = Episode(
@@ -322,7 +393,9 @@ class Backstop:
         )
         if not self._publish(notice):
             self.store.close(episode)  # not alerted: the next run tries again
-        elif remediation and remediation.outcome == RESTARTED:
+            return
+        self._finding_opened(notice, episode)
+        if remediation and remediation.outcome == RESTARTED:
             self.store.close(episode)  # fixed and said so: nothing left open
 
     def _stopper(self, check: RecorderCheck) -> Stopper | None:

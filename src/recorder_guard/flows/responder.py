@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +14,13 @@ from recorder_guard.aws.clients import Runtime
 from recorder_guard.aws.publish import build_publish_request, publish
 from recorder_guard.aws.recorder_status import read_recorder_status
 from recorder_guard.domain.alert import Alert, build_alert
-from recorder_guard.domain.cloudtrail import CloudTrailEvent, parse_event
+from recorder_guard.domain.cloudtrail import API_CALL_DETAIL_TYPE, CloudTrailEvent, parse_event
 from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
-from recorder_guard.domain.rules import enabled_rules
+from recorder_guard.domain.rules import enabled_rules, load_rules
+from recorder_guard.domain.selftest import TEST_RULE, TEST_SOURCE
+from recorder_guard.flows.outputs import FAILED as OUTPUT_FAILED
+from recorder_guard.flows.outputs import Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
 
 if TYPE_CHECKING:
@@ -33,6 +38,8 @@ class Outcome:
     ignored_code: str | None = None
     message_id: str | None = None
     alert: Alert | None = field(default=None, repr=False)
+    subject: str | None = None  # only for a test alert, so doctor --send-test can show it
+    outputs: dict[str, Delivery] = field(default_factory=dict)  # security_hub, alert_event
 
     def summary(self) -> dict[str, Any]:
         """What the handler returns: small; event-supplied text only as clipped, quoted reasons."""
@@ -43,22 +50,35 @@ class Outcome:
         }
         if self.message_id:
             result["message_id"] = self.message_id
+        if self.subject:
+            result["test"] = True
+            result["subject"] = self.subject
         if self.alert:
             result["recorder_state"] = self.alert.recorder_now
             if self.alert.remediation:
                 result["remediation"] = self.alert.remediation.to_dict()
+        for name, delivery in self.outputs.items():
+            result[name] = delivery.status
         return result
 
 
 logger = Logger(service="recorder-guard", child=True)
 PUBLISH_RESERVE_SECONDS = 8.0  # what the publish needs, kept back from remediation's budget
+# Time each opt-in output needs (OUTPUT_CONFIG's worst case); one that would not finish before
+# the function times out is skipped and counted: a timeout would retry the whole event and
+# send its SNS alert twice.
+OUTPUT_SECONDS = 8.0
+TIME_UP = "skipped: not enough time left in this invocation"
 
 
 def respond(
     event: object, runtime: Runtime, *, now: datetime, seconds_left: float = 30.0
 ) -> Outcome:
     """Raises MalformedEventError for a non-EventBridge event and lets publish errors out."""
+    deadline = time.monotonic() + seconds_left
     parsed = parse_event(event)
+    if parsed.source == TEST_SOURCE:
+        return respond_to_test(parsed, runtime, now)
     verdict = detect(parsed, enabled_rules(runtime.settings.enabled_rules))
     if isinstance(verdict, Ignored):
         return Outcome(
@@ -95,15 +115,93 @@ def respond(
     )
     request = build_publish_request(alert, runtime.settings.alert_topic_arn)
     message_id = publish(runtime.sns, request)
+    outputs, finding = alert_outputs(alert, runtime, deadline)
     if settings.backstop and verdict.rule.restartable and alert.recording_now is not True:
-        open_episode(parsed, runtime, now)
+        open_episode(parsed, runtime, now, finding)
     return Outcome(
         outcome="alerted",
         reason=f"{verdict.rule.name} ({verdict.rule.id})",
         event_id=parsed.record.event_id,
         message_id=message_id,
         alert=alert,
+        outputs=outputs,
     )
+
+
+def build_test_alert(parsed: CloudTrailEvent, now: datetime) -> Alert | Ignored:
+    """The stopped-recorder alert for `doctor --send-test`'s synthetic record, marked TEST;
+    pure, so doctor can show locally what the deployed function publishes."""
+    rule = next(rule for rule in load_rules() if rule.key == TEST_RULE)
+    verdict = detect(replace(parsed, detail_type=API_CALL_DETAIL_TYPE), (rule,))
+    if isinstance(verdict, Ignored):
+        return verdict
+    alert = build_alert(
+        verdict, detected_at=now, recorder_status=not_checked("test alert: no recorder was read")
+    )
+    return replace(alert, test=True)
+
+
+def respond_to_test(parsed: CloudTrailEvent, runtime: Runtime, now: datetime) -> Outcome:
+    """Publish the TEST alert to the real topic. No recorder is read or restarted, no
+    episode opened (and app.py keeps no idempotency record for it)."""
+    alert = build_test_alert(parsed, now)
+    if isinstance(alert, Ignored):
+        return Outcome(
+            outcome="ignored",
+            reason=f"test event not usable: {alert.reason}",
+            ignored_code=alert.code,
+            event_id=parsed.record.event_id,
+        )
+    request = build_publish_request(alert, runtime.settings.alert_topic_arn)
+    return Outcome(
+        outcome="alerted",
+        reason=f"TEST alert ({alert.rule.name})",
+        event_id=parsed.record.event_id,
+        message_id=publish(runtime.sns, request),
+        alert=alert,
+        subject=request["Subject"],
+    )
+
+
+def alert_outputs(
+    alert: Alert, runtime: Runtime, deadline: float = float("inf")
+) -> tuple[dict[str, Delivery], dict[str, Any] | None]:
+    """The opt-in outputs, after SNS: the finding (returned too, for the episode) and the
+    event, each only with time left to finish it. Modules are imported here: a deployment
+    without them never loads them."""
+    settings = runtime.settings
+
+    def out_of_time() -> bool:
+        return time.monotonic() + OUTPUT_SECONDS > deadline
+
+    outputs: dict[str, Delivery] = {}
+    finding = None
+    if settings.security_hub_findings:
+        from recorder_guard.domain.finding import finding_for_alert  # noqa: PLC0415
+
+        try:
+            finding = finding_for_alert(alert)
+        except ValueError as error:  # FindingTooLargeError: counted like a failed import
+            outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=str(error)[:300])
+        if finding is None and "security_hub" not in outputs:
+            missing = "the event names no account, region or event id"
+            outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=missing)
+        elif finding is not None:
+            outputs["security_hub"] = (
+                Delivery(OUTPUT_FAILED, finding["Id"], TIME_UP)
+                if out_of_time()
+                else deliver_finding(runtime, finding)
+            )
+    if settings.alert_event_bus and out_of_time():
+        outputs["alert_event"] = Delivery(OUTPUT_FAILED, error=TIME_UP)
+    elif settings.alert_event_bus:
+        from recorder_guard.aws.alert_events import (  # noqa: PLC0415
+            ALERT_DETAIL_TYPE,
+            alert_documents,
+        )
+
+        outputs["alert_event"] = send_event(runtime, alert_documents(alert), ALERT_DETAIL_TYPE)
+    return outputs, finding
 
 
 def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
@@ -122,7 +220,12 @@ def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
     )
 
 
-def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> None:
+def open_episode(
+    event: CloudTrailEvent,
+    runtime: Runtime,
+    now: datetime,
+    finding: dict[str, Any] | None = None,
+) -> None:
     """Remember the stop as an open episode, so the backstop reminds and resolves it instead
     of alerting on it again. Best effort: the alert is already out."""
     from recorder_guard.aws.episodes import EpisodeStore  # noqa: PLC0415
@@ -146,6 +249,7 @@ def open_episode(event: CloudTrailEvent, runtime: Runtime, now: datetime) -> Non
         problem=NOT_RECORDING,
         source=BY_EVENT,
         event_id=event.record.event_id,
+        finding=json.dumps(finding, separators=(",", ":")) if finding else None,
     )
     try:
         EpisodeStore(runtime.dynamodb, settings.state_table).open(episode)

@@ -14,6 +14,7 @@ from typing import Any
 
 from recorder_guard.domain.alert import LINK_LABELS, Alert, NextStep, remediation_text
 from recorder_guard.domain.limits import clip
+from recorder_guard.domain.selftest import TEST_BANNER
 from recorder_guard.render.escape import plain, slack_code, slack_text
 
 TITLE_MAX = 250
@@ -51,6 +52,8 @@ def _description(alert: Alert) -> str:
         lines.insert(4, f"*Auto-restart:* {remediation_text(alert.remediation, slack_text)}")
     if alert.escalated:
         lines.insert(0, ESCALATION_LINE)
+    if alert.test:
+        lines.insert(0, f"*{slack_text(TEST_BANNER)}*")
     if actor.access_key_id:
         lines.append(f"*Access key:* {slack_code(actor.access_key_id)}")
     lines += [
@@ -108,7 +111,7 @@ def custom_notification(
 def render_chatbot(alert: Alert) -> dict[str, Any]:
     """A custom notification whose every event-supplied string is inline code."""
     emoji = SEVERITY_EMOJI[alert.severity]
-    escalated = "ESCALATED " if alert.escalated else ""
+    escalated = "TEST " if alert.test else ("ESCALATED " if alert.escalated else "")
     title = (
         f"{emoji} {escalated}{slack_text(alert.rule.name)}: {_target(alert)}"
         f" in {slack_code(alert.account_id)} / {slack_code(alert.region)}"

@@ -13,6 +13,7 @@ import textwrap
 
 from recorder_guard import __version__
 from recorder_guard.domain.alert import LINK_LABELS, Alert, remediation_text
+from recorder_guard.domain.selftest import TEST_BANNER
 from recorder_guard.render.escape import plain
 
 WIDTH = 78
@@ -72,7 +73,9 @@ def render_email(alert: Alert) -> str:
     actor = alert.actor
     rule = alert.rule
     escalation = [*paragraph(ESCALATION, indent=""), ""] if alert.escalated else []
+    banner = [*paragraph(TEST_BANNER, indent=""), ""] if alert.test else []
     lines = [
+        *banner,
         f"{rule.name.upper()} - {alert.severity.upper()} severity, risk score {rule.risk_score}",
         "",
         *escalation,

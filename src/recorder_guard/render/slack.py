@@ -126,6 +126,8 @@ def render_slack(document: Mapping[str, Any]) -> dict[str, Any]:
     emoji = SEVERITY_EMOJI.get(severity, "⚪")
     escalated = bool(_get(document, "recorder_guard.remediation.escalated"))
     header = f"{emoji} {'ESCALATED: ' if escalated else ''}{rule}"
+    if _get(document, "recorder_guard.test") is True:
+        header = f"🧪 TEST: {rule}"
     notice = _text(document, "recorder_guard.notice")
     if notice in NOTICE_HEADERS:
         header = f"{NOTICE_HEADERS[notice]} {rule}"

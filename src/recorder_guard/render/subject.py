@@ -28,7 +28,7 @@ def clip_subject(text: str) -> str:
 
 def render_subject(alert: Alert) -> str:
     where = f"{alert.account_id or 'unknown account'} {alert.region or ''}".strip()
-    prefix = "[ESCALATED] " if alert.escalated else ""
+    prefix = "TEST " if alert.test else ("[ESCALATED] " if alert.escalated else "")
     headline = (
         "Config recorder stopped"
         if alert.action == "StopConfigurationRecorder"
