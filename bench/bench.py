@@ -477,6 +477,33 @@ def sam_local_invoke() -> dict[str, Any] | str:
     return report
 
 
+def render_sam_local(report: dict[str, Any] | str) -> list[str]:
+    """The emulator's figures per event, labelled with where they were measured."""
+    if isinstance(report, str):
+        return [f"sam local invoke: {report}"]
+    where = f"the stand-in image {report['image']}"
+    if report["emulated"]:
+        where += f" ({report['function_architecture']}) under qemu emulation on {report['machine']}"
+    lines = [
+        f"sam local invoke, measured {report['measured_at']} by `make sam-local` in {where};"
+        " not Lambda's figures:",
+        report["note"],
+        "",
+        "| event | outcome | Init Duration, ms | Duration, ms | Max Memory Used, MB | wall, s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, event in report["events"].items():
+        figures = event["report"]
+        outcome = event["outcome"] if not event["failure"] else f"FAILED: {event['failure']}"
+        cells = (
+            [str(figures[key]) for key in ("init_duration_ms", "duration_ms", "max_memory_used_mb")]
+            if figures
+            else ["", "", ""]
+        )
+        lines.append(f"| {name} | {outcome} | {' | '.join(cells)} | {event['wall_seconds']} |")
+    return lines
+
+
 # ---- the run ---------------------------------------------------------------------------------
 
 
@@ -664,6 +691,7 @@ def render_table(results: dict[str, Any]) -> str:
     ]
     if "skipped" in custodian:
         lines.append(f"Cloud Custodian: {custodian['skipped']}")
+    lines += ["", *render_sam_local(results["sam_local_invoke"])]
     return "\n".join(lines)
 
 

@@ -1,17 +1,18 @@
-"""Command line: run the real handler locally against an embedded AWS (moto).
+"""Command line: run the real handlers locally against an embedded AWS (moto).
 
     python -m recorder_guard invoke EVENT.json [--json] [--verbose]
                              [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
-    python -m recorder_guard render EVENT.json --format email|chatbot|slack|json
-    python -m recorder_guard demo [FOLDER] [--auto-restart]
-    python -m recorder_guard patterns      the EventBridge pattern of each rule, for template.yaml
+    python -m recorder_guard render EVENT.json [--format email|chatbot|slack|json]
+                             [--auto-restart [--dry-run] [--exempt ARN_PATTERN,...]]
+    python -m recorder_guard demo [FOLDER] [--auto-restart [--dry-run] [--exempt ...]]
+    python -m recorder_guard backstop [--json] [--verbose]
+    python -m recorder_guard patterns
     python -m recorder_guard redrive --queue-url URL --function NAME [--dry-run] [--limit N]
     python -m recorder_guard doctor --stack NAME [--region R ...] [--json] [--send-test]
                              [--member-role [NAME] --accounts A,B | --stack-set NAME]
 
-doctor exits 0 when no check fails, 1 when one does, 2 when the stack cannot be read.
-Exit codes otherwise: 0 alerted or ignored; 1 the event was rejected as malformed; 2 the file could
-not be read or is not JSON; 3 an internal error. Errors are one line on stderr.
+Only redrive and doctor talk to a real AWS account. Errors are one line on stderr; the exit
+codes close every --help.
 """
 
 from __future__ import annotations
@@ -29,9 +30,23 @@ from recorder_guard.domain.rules import load_rules
 from recorder_guard.render.chatbot import chat_preview
 from recorder_guard.render.slack import render_slack
 
-EXIT_REJECTED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3
+EXIT_ALERTED = 0
+EXIT_IGNORED = 1
+EXIT_USAGE = 2  # argparse's own code for bad arguments
+EXIT_REJECTED = 3
+EXIT_INTERNAL = 4
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
+EXIT_CODES = f"""exit codes:
+  {EXIT_ALERTED}    alerted, or the command did what it was asked
+  {EXIT_IGNORED}    ignored: a well-formed event that is not ours; nothing published
+  {EXIT_USAGE}    usage: bad arguments, or the event file cannot be read or is not JSON
+  {EXIT_REJECTED}    rejected: not an EventBridge event at all; nothing published
+  {EXIT_INTERNAL}    error: something failed inside (RECORDER_GUARD_DEBUG=1 shows the
+       traceback); for redrive, a message that could not be sent back
+  {EXIT_BROKEN_PIPE}  the reader of the output went away (as `| head` does); nothing on stderr
+doctor's own: 0 no check failed (warnings allowed), 1 a check failed, 2 the stack cannot
+be read or the arguments are wrong
+"""
 
 
 class CliError(Exception):
@@ -45,13 +60,13 @@ def load_event(path: str) -> object:
         raw = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise CliError(f"cannot read {path}: {reason}", EXIT_BAD_INPUT) from error
+        raise CliError(f"cannot read {path}: {reason}", EXIT_USAGE) from error
     try:
         return json.loads(raw)
     except json.JSONDecodeError as error:
         raise CliError(
             f"{path} is not JSON: {error.msg} at line {error.lineno} column {error.colno}",
-            EXIT_BAD_INPUT,
+            EXIT_USAGE,
         ) from error
 
 
@@ -60,8 +75,8 @@ def run(path: str, *, verbose: bool, args: argparse.Namespace) -> dict[str, Any]
 
     options = LocalOptions(
         auto_restart=args.auto_restart,
-        remediation_mode="dry_run" if getattr(args, "dry_run", False) else "enforce",
-        exempt_principal_arns=getattr(args, "exempt", "") or "",
+        remediation_mode="dry_run" if args.dry_run else "enforce",
+        exempt_principal_arns=args.exempt or "",
     )
     event = load_event(path)
     try:
@@ -128,52 +143,119 @@ def run_redrive(args: argparse.Namespace) -> int:
         + (f", listed: {len(report.listed)}" if args.dry_run else ""),
         file=sys.stderr,
     )
-    return 1 if report.failed else 0
+    return EXIT_INTERNAL if report.failed else EXIT_ALERTED
+
+
+def outcome_code(result: dict[str, Any]) -> int:
+    return EXIT_ALERTED if result["outcome"] == "alerted" else EXIT_IGNORED
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+NOTICE_NOUNS = {
+    "alert": ("alert", "alerts"),
+    "reminder": ("reminder", "reminders"),
+    "resolved": ("resolution", "resolutions"),
+    "gone": ("closing notice", "closing notices"),
+    "digest": ("digest", "digests"),
+}
+
+
+def notices_text(published: dict[str, int]) -> str:
+    """`{'alert': 1}` as a person says it: `1 alert`; nothing as `nothing`."""
+    parts = [
+        plural(count, *NOTICE_NOUNS.get(kind, (kind, kind + "s")))
+        for kind, count in published.items()
+        if count
+    ]
+    return ", ".join(parts) or "nothing"
+
+
+def rule_of(request: dict[str, Any]) -> str:
+    return str(request["MessageAttributes"]["rule_name"]["StringValue"])
+
+
+def demo_summary(results: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    """What the demo showed, in a few lines a person reads."""
+    by_rule: dict[str, int] = {}
+    for result in results:
+        for request in result["published"]:
+            by_rule[rule_of(request)] = by_rule.get(rule_of(request), 0) + 1
+    alerted = sum(result["outcome"] == "alerted" for result in results)
+    backstop = ", then ".join(notices_text(run_["summary"]["published"]) for run_ in runs)
+    return "\n".join(
+        [
+            "== summary",
+            f"{plural(len(results), 'sample event')}: {alerted} alerted,"
+            f" {len(results) - alerted} ignored (not ours, nothing published).",
+            *(
+                f"  {count} {name}"
+                for name, count in sorted(by_rule.items(), key=lambda item: -item[1])
+            ),
+            f"Backstop, {plural(len(runs), 'run')} over a recorder that was never started:"
+            f" {backstop}.",
+            "Each alert is one SNS publish: the email, chat and JSON renditions shown above.",
+        ]
+    )
 
 
 def command_invoke(args: argparse.Namespace) -> int:
     result = run(args.event, verbose=args.verbose, args=args)
     print(json.dumps(result) if args.json else human_report(args.event, result))
-    return 0
+    return outcome_code(result)
 
 
 def command_render(args: argparse.Namespace) -> int:
     result = run(args.event, verbose=False, args=args)
     if not result["published"]:
         print(f"ignored: {result['reason']}", file=sys.stderr)
-        return 0
+        return EXIT_IGNORED
     print(rendition(result["published"][0], args.format))
-    return 0
+    return EXIT_ALERTED
 
 
 def command_demo(args: argparse.Namespace) -> int:
     files = sorted(Path(args.folder).glob("*.json"))
     if not files:
-        raise CliError(f"no *.json files in {args.folder}", EXIT_BAD_INPUT)
+        raise CliError(f"no *.json files in {args.folder}", EXIT_USAGE)
+    results = []
     for file in files:
         result = run(str(file), verbose=False, args=args)
+        results.append(result)
         print(human_report(str(file), result))
         if file.name == DEMO_ALL_RENDITIONS and result["published"]:
             for form in ("slack", "json"):
                 print(f"---- {form} rendition of {file.name} ----")
                 print(rendition(result["published"][0], form) + "\n")
-    return 0
+    runs = print_backstop_runs(verbose=False)
+    print(demo_summary(results, runs))
+    return EXIT_ALERTED
 
 
 def command_backstop(args: argparse.Namespace) -> int:
+    if args.json:
+        from recorder_guard.local import backstop_scenario  # noqa: PLC0415 - moto when used
+
+        print(json.dumps(backstop_scenario(verbose=args.verbose)))
+        return EXIT_ALERTED
+    print_backstop_runs(verbose=args.verbose)
+    return EXIT_ALERTED
+
+
+def print_backstop_runs(*, verbose: bool) -> list[dict[str, Any]]:
     from recorder_guard.local import backstop_scenario  # noqa: PLC0415 - moto only when used
 
-    runs = backstop_scenario(verbose=args.verbose)
-    if args.json:
-        print(json.dumps(runs))
-        return 0
+    runs = backstop_scenario(verbose=verbose)
     for run_ in runs:
         summary = run_["summary"]
-        print(f"== backstop run at {run_['at']}: {run_['story']}")
-        published = summary["published"] or "nothing"
+        print(f"== backstop run, {run_['at']}: {run_['story']}")
         print(
-            f"checked {summary['regions_checked']} region(s), {summary['recorders']} recorder(s),"
-            f" {summary['not_recording']} not recording; published {published}"
+            f"checked {plural(summary['regions_checked'], 'region')},"
+            f" {plural(summary['recorders'], 'recorder')}:"
+            f" {summary['not_recording']} not recording;"
+            f" published {notices_text(summary['published'])}"
         )
         for request in run_["published"]:
             message = json.loads(request["Message"])
@@ -182,12 +264,12 @@ def command_backstop(args: argparse.Namespace) -> int:
             print("\n---- chat (AWS Chatbot custom notification, as Slack shows it) ----")
             print(chat_preview(json.loads(message["https"])))
         print()
-    return 0
+    return runs
 
 
 def command_patterns(_: argparse.Namespace) -> int:
     print(json.dumps({rule.key: rule.event_pattern() for rule in load_rules()}, indent=2))
-    return 0
+    return EXIT_ALERTED
 
 
 # ---- doctor (issue #21): checks a deployed stack with the operator's own credentials --------
@@ -225,7 +307,7 @@ def doctor_send_test(args: argparse.Namespace, session: Any, stack: Any, now: An
 
     function = stack.outputs.get("FunctionName")
     if not function:
-        raise CliError(f"stack {stack.name} has no FunctionName output", EXIT_BAD_INPUT)
+        raise CliError(f"stack {stack.name} has no FunctionName output", EXIT_USAGE)
     identity = session.client("sts", region_name=stack.region).get_caller_identity()
     sent = send_test(
         session.client("lambda", region_name=stack.region),
@@ -289,13 +371,13 @@ def command_doctor(args: argparse.Namespace) -> int:
     session = boto3.Session(profile_name=args.profile, region_name=args.stack_region)
     stack_region = session.region_name or (regions[0] if regions else None)
     if not stack_region:
-        raise CliError("no region: pass --stack-region or set AWS_REGION", EXIT_BAD_INPUT)
+        raise CliError("no region: pass --stack-region or set AWS_REGION", EXIT_USAGE)
     reader = Reader(session)
     now = datetime.now(UTC)
     try:
         stack = read_stack(reader.client("cloudformation", stack_region), args.stack, stack_region)
     except DoctorError as error:
-        raise CliError(str(error), EXIT_BAD_INPUT) from error
+        raise CliError(str(error), EXIT_USAGE) from error
     if args.send_test:
         return doctor_send_test(args, session, stack, now)
     checks = stack_checks(reader, stack, regions, now)
@@ -315,7 +397,7 @@ def command_doctor(args: argparse.Namespace) -> int:
             {i.account for i in instances or []}
         )
         if not accounts:
-            raise CliError("--member-role needs --accounts or --stack-set", EXIT_BAD_INPUT)
+            raise CliError("--member-role needs --accounts or --stack-set", EXIT_USAGE)
         checks += member_checks(
             session,
             accounts=accounts,
@@ -337,6 +419,8 @@ def add_doctor_parser(commands: Any) -> None:
     doctor = commands.add_parser(
         "doctor",
         help="check that a deployed stack would really alert (real AWS, read-only)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Reads the stack's resources and the account around them with your credentials"
             " (read-only) and prints one line per check: ok, WARN or FAIL with the fix."
@@ -382,34 +466,50 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m recorder_guard",
         description=__doc__,
+        epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = root.add_subparsers(dest="command", required=True)
-    invoke_cmd = commands.add_parser(
-        "invoke", help="one EventBridge event file through the handler"
-    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    invoke_cmd = command("invoke", "one EventBridge event file through the handler")
     invoke_cmd.add_argument("event", help="JSON file: an EventBridge event as Lambda receives it")
     invoke_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     invoke_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
-    invoke_cmd.add_argument("--dry-run", action="store_true", help="with --auto-restart")
-    invoke_cmd.add_argument("--exempt", help="comma-separated exempt principal ARN patterns")
-    render_cmd = commands.add_parser("render", help="print one rendition of an event's alert")
+    render_cmd = command("render", "print one rendition of an event's alert")
     render_cmd.add_argument("event", help="JSON file: an EventBridge event as Lambda receives it")
     render_cmd.add_argument("--format", choices=FORMATS, default="email")
-    demo_cmd = commands.add_parser("demo", help="every *.json file in a folder")
+    demo_cmd = command("demo", "every *.json file in a folder, then the backstop, then a summary")
     demo_cmd.add_argument("folder", nargs="?", default="events")
-    for command in (invoke_cmd, render_cmd, demo_cmd):
-        command.add_argument(
+    for runner in (invoke_cmd, render_cmd, demo_cmd):
+        runner.add_argument(
             "--auto-restart", action="store_true", help="as with the AutoRestart parameter"
         )
-    backstop_cmd = commands.add_parser(
-        "backstop", help="the scheduled backstop's runs over a recorder that was never started"
+        runner.add_argument(
+            "--dry-run", action="store_true", help="with --auto-restart: RemediationMode=dry_run"
+        )
+        runner.add_argument(
+            "--exempt",
+            metavar="ARN_PATTERN,...",
+            help="with --auto-restart: ExemptPrincipalArns, comma-separated",
+        )
+        runner.set_defaults(subparser=runner)
+    backstop_cmd = command(
+        "backstop", "the scheduled backstop's runs over a recorder that was never started"
     )
     backstop_cmd.add_argument("--json", action="store_true", help="print one JSON array")
     backstop_cmd.add_argument("--verbose", action="store_true", help="handler logs on stderr")
-    commands.add_parser("patterns", help="print each rule's EventBridge pattern as JSON")
-    redrive_cmd = commands.add_parser(
-        "redrive", help="send dead-letter events back to the deployed function (real AWS)"
+    command("patterns", "print each rule's EventBridge pattern as JSON")
+    redrive_cmd = command(
+        "redrive", "send dead-letter events back to the deployed function (real AWS)"
     )
     redrive_cmd.add_argument("--queue-url", required=True, help="the DeadLetterQueueUrl output")
     redrive_cmd.add_argument("--function", required=True, help="the FunctionName output")
@@ -431,10 +531,38 @@ COMMANDS = {
 }
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Options that mean nothing alone are refused, never silently ignored (exit 2)."""
+    if getattr(args, "auto_restart", True):
+        return
+    given = [
+        option
+        for option in ("--dry-run", "--exempt")
+        if getattr(args, option[2:].replace("-", "_"))
+    ]
+    if given:
+        it = "them" if len(given) > 1 else "it"
+        args.subparser.error(
+            f"{' and '.join(given)} only {'apply' if len(given) > 1 else 'applies'} with"
+            f" --auto-restart (add --auto-restart, or leave {it} out)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    check_arguments(args)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Like `head`: the reader has what it wanted. Point stdout at /dev/null so the
+        # interpreter's own flush at exit cannot fail again, and say nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return 128 + 2  # SIGINT, as a shell reports it
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code

@@ -228,9 +228,13 @@ def ecs_document(flat: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
 
 
 def remediation_text(result: RemediationResult, escape: Callable[[str], str]) -> str:
-    """`restarted (enforce): default restarted and verified recording`, escaped for a format."""
+    """`restarted (enforce): default restarted and verified recording`, escaped for a format.
+
+    The mode is left out when the outcome already names it (`dry_run: would restart default`).
+    """
     error = f" [{result.error_code}]" if result.error_code else ""
-    return escape(f"{result.outcome} ({result.mode}): {result.detail}{error}")
+    mode = "" if result.outcome == result.mode else f" ({result.mode})"
+    return escape(f"{result.outcome}{mode}: {result.detail}{error}")
 
 
 def _opt(value: str | None) -> str | None:
