@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from recorder_guard.domain.cloudtrail import (
@@ -19,8 +19,10 @@ from recorder_guard.domain.cloudtrail import (
 from recorder_guard.domain.detection import Detection
 from recorder_guard.domain.limits import clip, clip_strings
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
-from recorder_guard.domain.remediation import RESTARTED, RemediationResult
 from recorder_guard.domain.rules import Rule
+
+if TYPE_CHECKING:  # the remediation module loads only where auto-restart is on
+    from recorder_guard.domain.remediation import RemediationResult
 
 SCHEMA_VERSION = "1.0"
 ECS_VERSION = "9.4.0"  # the ECS release the documents are checked against (tests/data/ecs)
@@ -151,7 +153,7 @@ class Alert:
     @property
     def restarted(self) -> bool:
         """recorder-guard restarted the recorder and verified it records."""
-        return bool(self.remediation and self.remediation.outcome == RESTARTED)
+        return bool(self.remediation and self.remediation.restarted)
 
     @property
     def recording_now(self) -> bool | None:
@@ -601,7 +603,7 @@ def build_alert(
             account=event.account_id,
             region=region,
             partition=partition,
-            restarted=bool(remediation and remediation.outcome == RESTARTED),
+            restarted=bool(remediation and remediation.restarted),
             actor=actor,
             service_principal=_opt(record.service_principal),
         ),

@@ -42,6 +42,11 @@ class RemediationResult:
     escalated: bool = False
 
     @property
+    def restarted(self) -> bool:
+        """Restarted and verified recording by us."""
+        return self.outcome == RESTARTED
+
+    @property
     def summary(self) -> str:
         return f"{self.outcome}: {self.detail}"
 

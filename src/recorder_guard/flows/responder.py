@@ -16,19 +16,10 @@ from recorder_guard.aws.clients import Reach, Runtime
 from recorder_guard.aws.errors import error_code
 from recorder_guard.aws.publish import build_publish_request, publish
 from recorder_guard.aws.recorder_status import read_recorder_status
-from recorder_guard.aws.restart import FlapGuard, remediate_within_budget
 from recorder_guard.domain.alert import Alert, build_alert
 from recorder_guard.domain.cloudtrail import API_CALL_DETAIL_TYPE, CloudTrailEvent, parse_event
 from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
-from recorder_guard.domain.remediation import (
-    FAILED,
-    SKIPPED_ENVELOPE_MISMATCH,
-    SKIPPED_EXPECTED_OFF,
-    RemediationPolicy,
-    RemediationResult,
-    Target,
-)
 from recorder_guard.domain.rules import enabled_rules, load_rules
 from recorder_guard.domain.selftest import TEST_RULE, TEST_SOURCE
 from recorder_guard.flows.outputs import FAILED as OUTPUT_FAILED
@@ -39,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
     from recorder_guard.domain.recorder import RecorderKey, RecorderStatus
+    from recorder_guard.domain.remediation import RemediationResult
 
 
 @dataclass(frozen=True)
@@ -115,18 +107,11 @@ def respond(
     remediation = None
     if settings.auto_restart and verdict.rule.restartable and reach is not None:
         if parsed.envelope_mismatch:
-            remediation = RemediationResult(
-                SKIPPED_ENVELOPE_MISMATCH,
-                "the event's account or region is not the one EventBridge delivered it from:"
-                " not restarting anything on its word",
-                settings.remediation_mode,
-            )
-        elif reach.config is None:
-            remediation = RemediationResult(
-                FAILED, reach.reason or "no Config access", settings.remediation_mode
-            )
+            remediation = envelope_mismatch_result(settings.remediation_mode)
         else:
-            remediation = restart(parsed, runtime, reach.config, deadline - time.monotonic())
+            remediation = restart(
+                parsed, runtime, reach.config, reach.reason, deadline - time.monotonic()
+            )
     alert = build_alert(
         verdict,
         detected_at=now,
@@ -317,11 +302,44 @@ def open_episode(
         logger.warning("could not open the episode", extra={"error": str(error)})
 
 
+def envelope_mismatch_result(mode: str) -> RemediationResult:
+    """No restart on the word of a payload that contradicts its envelope."""
+    from recorder_guard.domain.remediation import (  # noqa: PLC0415
+        SKIPPED_ENVELOPE_MISMATCH,
+        RemediationResult,
+    )
+
+    return RemediationResult(
+        SKIPPED_ENVELOPE_MISMATCH,
+        "the event's account or region is not the one EventBridge delivered it from:"
+        " not restarting anything on its word",
+        mode,
+    )
+
+
 def restart(
-    event: CloudTrailEvent, runtime: Runtime, config: ConfigServiceClient, seconds_left: float
+    event: CloudTrailEvent,
+    runtime: Runtime,
+    config: ConfigServiceClient | None,
+    no_config_reason: str | None,
+    seconds_left: float,
 ) -> RemediationResult:
-    """The opt-in restart, inside what is left of the function's time after the publish."""
+    """The opt-in restart, inside what is left of the function's time after the publish.
+    Imported here: with auto-restart off (the default) a cold start never loads it."""
+    from recorder_guard.aws.restart import FlapGuard, remediate_within_budget  # noqa: PLC0415
+    from recorder_guard.domain.remediation import (  # noqa: PLC0415
+        FAILED,
+        SKIPPED_EXPECTED_OFF,
+        RemediationPolicy,
+        RemediationResult,
+        Target,
+    )
+
     settings = runtime.settings
+    if config is None:
+        return RemediationResult(
+            FAILED, no_config_reason or "no Config access", settings.remediation_mode
+        )
     key = _key(event, runtime) if settings.expected_off else None
     pattern = expected_off_pattern(settings.expected_off, key) if key else None
     if pattern:
