@@ -53,3 +53,14 @@ def test_gallery_email_reads_right() -> None:
                 name,
                 line,
             )
+
+
+def test_only_config_calls_speak_of_the_recorder_state() -> None:
+    """A tampering alert names the rule or function that was hit, never a recorder's state."""
+    files = gallery(str(EVENTS_DIR))
+    tampering = files["disable_rule_recorder_guard.email.txt"]
+    assert "EventBridge rule: " in tampering
+    assert "Recorder now" not in tampering
+    assert "Recorder now" not in files["disable_rule_recorder_guard.chat.json"]
+    assert "Recorder now" not in files["disable_rule_recorder_guard.slack.json"]
+    assert "Recorder now" in files["stop_recorder_assumed_role.email.txt"]

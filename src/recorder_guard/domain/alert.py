@@ -45,6 +45,37 @@ LINK_LABELS = {
 }
 
 
+# recorder-guard's own resources, which the tampering rule watches.
+OWN_RESOURCE_KINDS = {
+    **dict.fromkeys(
+        ("DisableRule", "DeleteRule", "RemoveTargets", "PutRule", "PutTargets"), "EventBridge rule"
+    ),
+    **dict.fromkeys(
+        (
+            "DeleteFunction",
+            "DeleteFunction20150331",
+            "PutFunctionConcurrency",
+            "PutFunctionConcurrency20171031",
+        ),
+        "Lambda function",
+    ),
+    **dict.fromkeys(("DeleteSchedule", "UpdateSchedule"), "Schedule"),
+    **dict.fromkeys(
+        (
+            "DeleteRole",
+            "UpdateAssumeRolePolicy",
+            "PutRolePolicy",
+            "DeleteRolePolicy",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+        ),
+        "IAM role",
+    ),
+}
+OWN_RESOURCE_LOSS = (
+    "recorder-guard's watch over this account: a stopped recorder may go unreported until"
+    " the stack is put back"
+)
 # What each action takes away, in the reader's words: an alert names what was lost, not a
 # generic "recorder stopped". `{scope}` is the narrowing rule's escaped evidence.
 LOSSES = {
@@ -67,6 +98,7 @@ LOSSES = {
     " default",
     "PutConfigurationRecorder": "recording of part of the resources ({scope})",
     "DisassociateResourceTypes": "recording of part of the resources ({scope})",
+    **dict.fromkeys(OWN_RESOURCE_KINDS, OWN_RESOURCE_LOSS),
 }
 RESOURCE_KINDS = {
     "DeleteDeliveryChannel": "Delivery channel",
@@ -77,6 +109,7 @@ RESOURCE_KINDS = {
     "DeleteConfigurationAggregator": "Aggregator",
     "DeleteRemediationConfiguration": "Remediation for",
     "DeleteRetentionConfiguration": "Retention config",
+    **OWN_RESOURCE_KINDS,
 }
 RESTARTED_STORY = (
     "The AWS Config configuration recorder {recorder} in account {account}, region {region},"
@@ -197,6 +230,11 @@ class Alert:
         return is_service_linked_recorder(self.recorder_name)
 
     @property
+    def shows_recorder_state(self) -> bool:
+        """Only an AWS Config call says anything about a recorder's state."""
+        return self.rule.concerns_config
+
+    @property
     def resource_kind(self) -> str:
         """What the call acted on, as a label: `Recorder`, `Delivery channel`, ..."""
         return RESOURCE_KINDS.get(self.action, "Recorder")
@@ -290,9 +328,15 @@ class Alert:
                 "resource": self.resource_name,
                 "service_linked": self.service_linked,
                 "resource_kind": self.resource_kind,
-                "state": self.recorder_now,
-                "status": self.recorder_status.to_ecs(),
-                "recording_now": self.recording_now,
+                **(
+                    {
+                        "state": self.recorder_now,
+                        "status": self.recorder_status.to_ecs(),
+                        "recording_now": self.recording_now,
+                    }
+                    if self.shows_recorder_state
+                    else {}
+                ),
             },
             "actor": {
                 # CloudTrail fields Elastic's integration does not define live here.

@@ -61,7 +61,7 @@ def _description(alert: Alert, medium: Medium) -> str:
         f"*{alert.resource_kind}:* {view.resource}"
         + (" (service-linked)" if alert.service_linked else ""),
         f"*Lost:* {view.lost}",
-        f"*Recorder now:* {view.recorder_now}",
+        *([f"*Recorder now:* {view.recorder_now}"] if view.recorder_now else []),
         f"*Account / region:* {view.account}"
         + (f" ({view.account_alias})" if view.account_alias else "")
         + f" / {view.region}",

@@ -104,7 +104,7 @@ def render_email(alert: Alert) -> str:
         "",
         *field_lines(alert.resource_kind, view.resource),
         *field_lines("Lost", view.lost),
-        *field_lines("Recorder now", view.recorder_now),
+        *(field_lines("Recorder now", view.recorder_now) if view.recorder_now else []),
         *(field_lines("Mismatch", view.envelope_mismatch) if view.envelope_mismatch else []),
         *(field_lines("Auto-restart", view.remediation) if view.remediation else []),
         "",

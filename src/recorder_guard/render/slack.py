@@ -90,7 +90,7 @@ def _event_fields(document: Mapping[str, Any]) -> list[dict[str, str]]:
             kind or "Recorder",
             slack_code(_text(document, "recorder_guard.recorder.resource") or recorder),
         ),
-        _field("Recorder now", slack_inert(state or status)),
+        *([_field("Recorder now", slack_inert(state or status))] if state or status else []),
         _field(
             "Account / region",
             f"{slack_code(_text(document, 'cloud.account.id'))} / "

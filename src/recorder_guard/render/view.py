@@ -82,7 +82,7 @@ class AlertView:
     lost: str
     target: str  # the resource, with the action when the rule covers several
     resource: str
-    recorder_now: str
+    recorder_now: str | None  # None: the call is not about a recorder
     envelope_mismatch: str | None  # the envelope and the payload disagree
     remediation: str | None
     account: str
@@ -130,7 +130,7 @@ def alert_view(alert: Alert, medium: Medium) -> AlertView:
         lost=alert.lost(prose),
         target=target if alert.rule.single_action else f"{inline(alert.action)} {target}",
         resource=name(resource),
-        recorder_now=prose(alert.recorder_now),
+        recorder_now=prose(alert.recorder_now) if alert.shows_recorder_state else None,
         envelope_mismatch=prose(alert.envelope_mismatch) if alert.envelope_mismatch else None,
         remediation=remediation_text(alert.remediation, prose) if alert.remediation else None,
         account=name(alert.account_id),
