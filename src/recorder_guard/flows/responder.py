@@ -251,9 +251,10 @@ def alert_outputs(
     return outputs, finding
 
 
-def _key(event: CloudTrailEvent, runtime: Runtime) -> RecorderKey | None:
+def _key(event: CloudTrailEvent) -> RecorderKey | None:
     """The stopped recorder, for episodes and ExpectedOff. Imported here: neither is on the
-    path of an ignored event, so a cold start does not pay for it."""
+    path of an ignored event, so a cold start does not pay for it. Account and region come
+    from the EventBridge envelope, which AWS sets."""
     from recorder_guard.domain.recorder import RecorderKey  # noqa: PLC0415
 
     name = event.record.recorder_name
@@ -281,7 +282,7 @@ def open_episode(
     )
 
     settings = runtime.settings
-    key = _key(event, runtime)
+    key = _key(event)
     if key is None or runtime.dynamodb is None or not settings.state_table:
         return
     if expected_off_pattern(settings.expected_off, key):
@@ -340,7 +341,7 @@ def restart(
         return RemediationResult(
             FAILED, no_config_reason or "no Config access", settings.remediation_mode
         )
-    key = _key(event, runtime) if settings.expected_off else None
+    key = _key(event) if settings.expected_off else None
     pattern = expected_off_pattern(settings.expected_off, key) if key else None
     if pattern:
         return RemediationResult(
