@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
+
+from recorder_guard.domain.values import value
 
 if TYPE_CHECKING:
     from recorder_guard.domain.recorder import RecorderKey
@@ -40,7 +41,7 @@ class SettingsError(ValueError):
 REMEDIATION_MODES = ("enforce", "dry_run")
 
 
-@dataclass(frozen=True)
+@value
 class Settings:
     alert_topic_arn: str
     check_recorder_status: bool

@@ -16,12 +16,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from recorder_guard.domain.values import value
 from recorder_guard.render.slack import render_slack
 from recorder_guard.settings import SettingsError, slack_webhook_secret_arn
 
@@ -51,7 +51,7 @@ class SlackDeliveryError(RuntimeError):
     """Slack did not accept the message after the retries: raise so it is retried and kept."""
 
 
-@dataclass(frozen=True)
+@value
 class WebhookResult:
     status: int
     attempts: int

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from recorder_guard.domain.detection import Detection, detect
 from recorder_guard.domain.recorder import RecorderStatus
 from recorder_guard.domain.remediation import RESTARTED, RemediationResult
 from recorder_guard.domain.rules import load_rules
+from recorder_guard.domain.values import fields
 from recorder_guard.render.chatbot import render_chatbot
 from recorder_guard.render.email import render_email
 from recorder_guard.render.slack import render_slack
@@ -138,8 +138,8 @@ def test_no_rendition_lets_the_caller_speak(name: str, hostile: str) -> None:
 def test_every_string_of_an_alert_is_viewed_or_trusted() -> None:
     """A new string field on Alert or Actor must be routed through the view (or declared
     trusted), so no renderer can print it raw by forgetting."""
-    names = {f.name for f in fields(Alert) if "str" in str(f.type) and "dict" not in str(f.type)}
-    names |= {f"actor.{f.name}" for f in fields(Actor) if "str" in str(f.type)}
+    names = {name for name, kind in fields(Alert).items() if "str" in kind and "dict" not in kind}
+    names |= {f"actor.{name}" for name, kind in fields(Actor).items() if "str" in kind}
     assert names <= VIEWED | TRUSTED, sorted(names - VIEWED - TRUSTED)
     assert "user_agent" in names
     assert "actor.arn" in names

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from recorder_guard.aws.errors import error_code
 from recorder_guard.domain.limits import clip_strings
+from recorder_guard.domain.values import replace, value
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -40,7 +40,7 @@ class EventTooLargeError(ValueError):
     """Even the smallest rendition of the document exceeds PutEvents' entry limit."""
 
 
-@dataclass(frozen=True)
+@value
 class EventResult:
     sent: bool
     event_id: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -11,6 +10,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from recorder_guard.aws.errors import error_code, error_details, is_access_denied
+from recorder_guard.domain.values import field, value
 from recorder_guard.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ RESPONDER_SESSION = "recorder-guard-responder"
 BACKSTOP_SESSION = "recorder-guard-backstop"
 
 
-@dataclass(frozen=True)
+@value
 class Reach:
     """A Config client for one account and region, or why there is none."""
 
@@ -93,7 +93,7 @@ class Reach:
     account_alias: str | None = None
 
 
-@dataclass
+@value(frozen=False)
 class Runtime:
     """Settings plus the clients they call for; tests build one around moto-backed clients."""
 

@@ -17,7 +17,6 @@ The store fails open: it exists to avoid duplicates, and must never cost the ale
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -31,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from recorder_guard.aws.errors import error_code
+from recorder_guard.domain.values import field, value
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -92,7 +92,7 @@ NOT_COMPLETED = "not_completed"  # published, but the completed record was not s
 IN_FLIGHT = "in_flight"  # another delivery of this event holds the record
 
 
-@dataclass
+@value(frozen=False)
 class Attempt:
     """What the wrapped process did, seen from outside Powertools' wrapper."""
 
@@ -101,7 +101,7 @@ class Attempt:
     error: BaseException | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
+@value
 class Handled:
     summary: dict[str, Any]
     store_problem: str | None = None  # UNAVAILABLE | NOT_COMPLETED | IN_FLIGHT

@@ -10,11 +10,11 @@ always with a visible truncation marker.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from recorder_guard.domain.alert import Alert
 from recorder_guard.domain.limits import clip, clip_bytes, clip_strings
+from recorder_guard.domain.values import replace, value
 from recorder_guard.render.chatbot import DESCRIPTION_MAX, render_chatbot
 from recorder_guard.render.email import render_email
 from recorder_guard.render.escape import ascii_only
@@ -32,7 +32,7 @@ CHAT_PROTOCOLS = ("default", "https")
 ATTRIBUTE_VALUE_MAX = 256
 
 
-@dataclass(frozen=True)
+@value
 class ShrinkLevel:
     original_chars: int  # event.original in the ECS alert
     ecs_field_chars: int  # every other string in the ECS alert

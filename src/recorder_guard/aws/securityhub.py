@@ -11,15 +11,15 @@ Hub is not enabled): that is a failure too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from recorder_guard.aws.errors import error_code
+from recorder_guard.domain.values import value
 
 FINDINGS_PERMISSIONS = ("securityhub:BatchImportFindings",)
 
 
-@dataclass(frozen=True)
+@value
 class ImportResult:
     finding_id: str
     imported: bool

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from recorder_guard.domain.detection import Detection
 from recorder_guard.domain.limits import clip, clip_strings
 from recorder_guard.domain.recorder import RecorderStatus, not_checked
 from recorder_guard.domain.rules import Rule
+from recorder_guard.domain.values import field, value
 
 if TYPE_CHECKING:  # the remediation module loads only where auto-restart is on
     from recorder_guard.domain.remediation import RemediationResult
@@ -118,7 +118,7 @@ RESTARTED_STORY = (
 )
 
 
-@dataclass(frozen=True)
+@value
 class NextStep:
     """One triage step; `command`, when there is one, is shell-quoted and copy-paste ready."""
 
@@ -129,7 +129,7 @@ class NextStep:
         return f"{self.text} {self.command}" if self.command else self.text
 
 
-@dataclass(frozen=True)
+@value
 class Actor:
     """Who made the call; every value is as CloudTrail wrote it (untrusted)."""
 
@@ -150,7 +150,7 @@ class Actor:
     source_identity: str | None
 
 
-@dataclass(frozen=True)
+@value
 class Alert:
     rule: Rule
     event_id: str | None

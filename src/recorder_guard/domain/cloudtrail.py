@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from recorder_guard.domain.limits import bound_depth
+from recorder_guard.domain.values import value
 
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 ECS_DATASET = "aws.cloudtrail"
@@ -74,7 +74,7 @@ def as_mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-@dataclass(frozen=True)
+@value
 class SessionIssuer:
     type: str | None
     principal_id: str | None
@@ -83,7 +83,7 @@ class SessionIssuer:
     user_name: str | None
 
 
-@dataclass(frozen=True)
+@value
 class UserIdentity:
     """CloudTrail `userIdentity`, for every documented type and the undocumented ones."""
 
@@ -152,7 +152,7 @@ class UserIdentity:
         return self.user_name or self.session_name or self.principal_id
 
 
-@dataclass(frozen=True)
+@value
 class CloudTrailRecord:
     """The `detail` of an EventBridge CloudTrail event, with typed access."""
 
@@ -268,7 +268,7 @@ class CloudTrailRecord:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@value
 class CloudTrailEvent:
     """An EventBridge event that carries a CloudTrail record."""
 
@@ -455,12 +455,12 @@ def ecs_fields(event: CloudTrailEvent) -> dict[str, Any]:
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     """Turn dotted ECS names into nested objects (`@timestamp` stays a top-level key)."""
     nested: dict[str, Any] = {}
-    for dotted, value in flat.items():
+    for dotted, item in flat.items():
         *parents, leaf = dotted.split(".")
         node = nested
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = value
+        node[leaf] = item
     return nested
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from recorder_guard.domain.cloudtrail import CloudTrailEvent, ecs_fields
 from recorder_guard.domain.conditions import first_miss, satisfied_prefix
 from recorder_guard.domain.rules import Rule
+from recorder_guard.domain.values import value
 
 REQUEST_PARAMETERS = "aws.cloudtrail.flattened.request_parameters."
 MISS_CODES = {"event.outcome": "failed_call", "event.provider": "not_provider"}
@@ -31,14 +31,14 @@ def ignore_metric(code: str) -> str:
     return "Ignored" + code.title().replace("_", "")
 
 
-@dataclass(frozen=True)
+@value
 class Detection:
     rule: Rule
     event: CloudTrailEvent
     fields: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@value
 class Ignored:
     """A well-formed event that no rule claims; `reason` says which condition it failed."""
 

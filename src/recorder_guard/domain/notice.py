@@ -7,7 +7,6 @@ CloudTrail event behind it, so it carries no actor. Pure, so every rendition is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from recorder_guard.domain.recorder import (
 )
 from recorder_guard.domain.remediation import RESTARTED, RemediationResult
 from recorder_guard.domain.rules import Rule
+from recorder_guard.domain.values import field, value
 
 SCHEMA_VERSION = "1.0"
 Escape = Callable[[str | None], str]
@@ -68,13 +68,13 @@ def duration(seconds: float) -> str:
     return f"{days} d {hours} h"
 
 
-@dataclass(frozen=True)
+@value
 class ExpectedOff:
     check: RecorderCheck
     pattern: str
 
 
-@dataclass(frozen=True)
+@value
 class Notice:
     kind: str  # OPENED | REMINDER | RESOLVED | GONE | DIGEST
     rule: Rule

@@ -6,11 +6,11 @@ flows, notices and renderings read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from recorder_guard.domain.cloudtrail import CloudTrailRecord
 from recorder_guard.domain.limits import clip
+from recorder_guard.domain.values import value
 
 NOT_RECORDING = "not recording"
 NEVER_STARTED = "never started"
@@ -18,7 +18,7 @@ DELIVERY_FAILED = "last delivery failed"
 NO_DELIVERY_CHANNEL = "no delivery channel"
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class RecorderKey:
     """One recorder anywhere in the organization; the episode store's key."""
 
@@ -31,7 +31,7 @@ class RecorderKey:
         return f"{self.account}/{self.region}/{self.recorder}"
 
 
-@dataclass(frozen=True)
+@value
 class RecorderCheck:
     """One recorder as Config describes it now; every string is as AWS returned it."""
 
@@ -67,7 +67,7 @@ class RecorderCheck:
         return not self.recording and self.has_delivery_channel
 
 
-@dataclass(frozen=True)
+@value
 class RegionCheck:
     account: str
     region: str
@@ -79,7 +79,7 @@ class RegionCheck:
         return self.error is None
 
 
-@dataclass(frozen=True)
+@value
 class RecorderStatus:
     """What DescribeConfigurationRecorderStatus said, or why we could not ask."""
 
@@ -120,7 +120,7 @@ def not_checked(reason: str) -> RecorderStatus:
 FIELD_LIMIT = 1024
 
 
-@dataclass(frozen=True)
+@value
 class Stopper:
     """The successful StopConfigurationRecorder call that matches the recorder's stop."""
 
@@ -171,7 +171,7 @@ BY_EVENT = "event"
 BY_BACKSTOP = "backstop"
 
 
-@dataclass(frozen=True)
+@value
 class Episode:
     key: RecorderKey
     opened_at: int  # epoch seconds

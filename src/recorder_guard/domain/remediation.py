@@ -6,11 +6,11 @@ which recorders must never be touched and how a failure is explained to the read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 from recorder_guard.domain.cloudtrail import is_service_linked_recorder
+from recorder_guard.domain.values import value
 
 RESTARTED = "restarted"
 ALREADY_RECORDING = "already_recording"
@@ -24,7 +24,7 @@ FAILED = "failed"
 POLL_INTERVAL_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
+@value
 class RemediationPolicy:
     mode: str  # "enforce" | "dry_run"
     exempt_principal_patterns: tuple[str, ...]
@@ -33,7 +33,7 @@ class RemediationPolicy:
     state_table: str | None
 
 
-@dataclass(frozen=True)
+@value
 class RemediationResult:
     outcome: str
     detail: str
@@ -59,7 +59,7 @@ class RemediationResult:
         return result
 
 
-@dataclass(frozen=True)
+@value
 class Target:
     """The recorder to restart and who stopped it."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
 from recorder_guard.domain.conditions import leaf_values, validate
+from recorder_guard.domain.values import field, value
 
 SEVERITIES = ("low", "medium", "high", "critical")
 REMEDIATIONS = (None, "restart_recorder")
@@ -17,7 +17,7 @@ STEP_WHEN = (None, "restarted", "not_restarted")
 API_CALL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
-@dataclass(frozen=True)
+@value
 class MitreEntry:
     id: str
     name: str
@@ -31,7 +31,7 @@ class MitreEntry:
         return f"{self.id} {self.name}{legacy}"
 
 
-@dataclass(frozen=True)
+@value
 class Threat:
     framework: str
     tactic: MitreEntry
@@ -66,7 +66,7 @@ def threat_fields(threats: tuple[Threat, ...]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@value
 class StepTemplate:
     """A triage step; `{recorder}`, `{resource}` and `{region_flag}` are filled per alert."""
 
@@ -76,7 +76,7 @@ class StepTemplate:
     when: str | None = None  # "restarted" / "not_restarted": only after (or without) a restart
 
 
-@dataclass(frozen=True)
+@value
 class Rule:
     key: str
     name: str

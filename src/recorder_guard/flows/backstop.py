@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +50,7 @@ from recorder_guard.domain.remediation import (
     Target,
 )
 from recorder_guard.domain.rules import Rule, scheduled_rule
+from recorder_guard.domain.values import field, value
 from recorder_guard.flows.outputs import FAILED, Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
 
@@ -83,14 +83,14 @@ class BackstopError(RuntimeError):
     """The run could not do its job (no state table, notices not published)."""
 
 
-@dataclass(frozen=True)
+@value
 class Decision:
     kind: str  # OPENED | REMINDER | RESOLVED | GONE
     check: RecorderCheck | None
     episode: Episode | None
 
 
-@dataclass(frozen=True)
+@value
 class Plan:
     decisions: tuple[Decision, ...]
     expected_off: tuple[ExpectedOff, ...]
@@ -152,7 +152,7 @@ def decide(
     return Plan(tuple(decisions), tuple(off), tuple(unchecked), tuple(stale))
 
 
-@dataclass
+@value(frozen=False)
 class Report:
     """What one run did; the handler returns it and logs it."""
 

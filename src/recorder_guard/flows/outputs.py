@@ -6,12 +6,12 @@ alarmed in template.yaml), and the alert stands."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from recorder_guard.aws.clients import Runtime
+from recorder_guard.domain.values import value
 
 logger = Logger(service="recorder-guard", child=True)
 IMPORTED, SENT, FAILED = "imported", "sent", "failed"
@@ -22,7 +22,7 @@ OUTPUT_FAILURE_METRICS = {
 }
 
 
-@dataclass(frozen=True)
+@value
 class Delivery:
     """What one output did: `imported`/`sent` or `failed`, and why it failed."""
 

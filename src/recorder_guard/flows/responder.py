@@ -6,7 +6,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from recorder_guard.domain.detection import Ignored, detect
 from recorder_guard.domain.recorder import not_checked
 from recorder_guard.domain.rules import enabled_rules, load_rules
 from recorder_guard.domain.selftest import TEST_RULE, TEST_SOURCE
+from recorder_guard.domain.values import field, replace, value
 from recorder_guard.flows.outputs import FAILED as OUTPUT_FAILED
 from recorder_guard.flows.outputs import Delivery, deliver_finding, send_event
 from recorder_guard.settings import expected_off_pattern
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from recorder_guard.domain.remediation import RemediationResult
 
 
-@dataclass(frozen=True)
+@value
 class Outcome:
     outcome: str  # "alerted" | "ignored"
     reason: str

@@ -9,10 +9,10 @@ the Alert that flows in here and a test holds it equal to the Alert's string fie
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from recorder_guard.domain.alert import Alert, remediation_text
 from recorder_guard.domain.limits import clip
+from recorder_guard.domain.values import value
 
 Escape = Callable[[str | None], str]
 
@@ -57,7 +57,7 @@ TRUSTED = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@value
 class Medium:
     """How one medium escapes: `name` for a value on its own, `inline` for a value inside a
     sentence, `prose` for text that carries AWS or event words (a recording scope, a state,
@@ -70,13 +70,13 @@ class Medium:
     value_limit: int = 1024  # characters of each raw value kept, before escaping
 
 
-@dataclass(frozen=True)
+@value
 class Step:
     text: str
     command: str | None
 
 
-@dataclass(frozen=True)
+@value
 class AlertView:
     summary: str
     lost: str
