@@ -67,7 +67,9 @@ def plain(value: str | None) -> str:
 def email_guard(text: str) -> str:
     """The email's last boundary: whatever a renderer wrote, no control or format character
     but the line break reaches the reader."""
-    if text.isascii() and all(char == "\n" or " " <= char <= "~" for char in text):
+    # The common case, checked in C: ASCII whose only non-printable character is the line
+    # break (for ASCII, `isprintable` is exactly " " to "~").
+    if text.isascii() and text.replace("\n", "").isprintable():
         return text
     return "".join(
         char
