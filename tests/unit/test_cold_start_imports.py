@@ -13,9 +13,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.support import ROOT
+
+SRC = ROOT / "src"
 
 PROBE = """
 import dataclasses, json, sys
