@@ -553,8 +553,11 @@ def test_the_backstop_schedule_role_is_scoped_to_its_schedule_group() -> None:
     role = resolved["BackstopScheduleRole"]["Properties"]
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    group_arn = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    # The group's ARN (the page's current text) and, from an earlier revision of the same
+    # page, the ARNs of the schedules in that group; nothing outside it.
+    group_arn, schedules_arn = statement["Condition"]["ArnLike"]["aws:SourceArn"]
     assert group_arn == "arn:aws:scheduler:us-east-1:111122223333:schedule-group/default"
+    assert schedules_arn == "arn:aws:scheduler:us-east-1:111122223333:schedule/default/*"
     schedule = resolved["BackstopFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
     assert group_arn.endswith(":schedule-group/" + schedule["GroupName"])
     assert schedule["RoleArn"] == "<BackstopScheduleRole.Arn>"  # SAM makes no role of its own
