@@ -504,3 +504,92 @@ def test_every_dead_letter_queue_is_an_output_for_the_runbook() -> None:
     assert outputs["SlackDeadLetterQueueUrl"]["Condition"] == "HasSlackWebhook"
     forwarder = load_template(FORWARDER)["Outputs"]
     assert forwarder["ForwardDeadLetterQueueUrl"]["Value"] == {"Ref": "ForwardDeadLetterQueue"}
+
+
+# Service principals whose trust policies carry no confused-deputy condition, and why (the
+# AWS page that would document the keys does not; docs/configuration.md "Service roles").
+UNCONDITIONED_SERVICES = {"chatbot.amazonaws.com"}
+
+
+def service_trusts(resources: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each IAM role trusted by an AWS service: logical id -> (service, its trust condition)."""
+    trusts = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement.get("Principal", {}).get("Service")
+            if service:
+                trusts[logical_id] = (service, statement.get("Condition", {}))
+    return trusts
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETER_SETS))
+def test_service_roles_name_the_account_that_may_use_them(name: str) -> None:
+    """Issue 17.7: every role the templates define for an AWS service admits only this
+    account's resources (aws:SourceAccount), unless the service does not document the key.
+    The functions' execution roles (lambda.amazonaws.com) stay SAM's: docs/configuration.md
+    says why. No schedule event may leave SAM to generate an unconditioned Scheduler role."""
+    resources = Resolver(load_template(), PARAMETER_SETS[name], "r").resources()
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] in {"Schedule", "ScheduleV2"}:
+                    assert "RoleArn" in event["Properties"], logical_id
+    forwarder = Resolver(load_template(FORWARDER), {"CentralEventBusArn": CENTRAL_BUS}, "r")
+    for template_resources in (resources, forwarder.resources()):
+        for logical_id, (service, when) in service_trusts(template_resources).items():
+            if service in UNCONDITIONED_SERVICES:
+                assert not when, logical_id
+                continue
+            assert when["StringEquals"]["aws:SourceAccount"] == "111122223333", logical_id
+
+
+def test_the_backstop_schedule_role_is_scoped_to_its_schedule_group() -> None:
+    """EventBridge Scheduler: aws:SourceArn is the schedule GROUP's ARN (not the schedule's),
+    and the schedule is in that group; SAM generates no unconditioned role beside it."""
+    template = load_template()
+    resolved = Resolver(template, PARAMETER_SETS["email"], "r").resources()
+    role = resolved["BackstopScheduleRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    # The group's ARN (the page's current text) and, from an earlier revision of the same
+    # page, the ARNs of the schedules in that group; nothing outside it.
+    group_arn, schedules_arn = statement["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert group_arn == "arn:aws:scheduler:us-east-1:111122223333:schedule-group/default"
+    assert schedules_arn == "arn:aws:scheduler:us-east-1:111122223333:schedule/default/*"
+    schedule = resolved["BackstopFunction"]["Properties"]["Events"]["Schedule"]["Properties"]
+    assert group_arn.endswith(":schedule-group/" + schedule["GroupName"])
+    assert schedule["RoleArn"] == "<BackstopScheduleRole.Arn>"  # SAM makes no role of its own
+    (policy,) = role["Policies"]
+    (grant,) = policy["PolicyDocument"]["Statement"]
+    assert (grant["Action"], grant["Resource"]) == (
+        "lambda:InvokeFunction",
+        "<BackstopFunction.Arn>",
+    )
+    # Without a backstop there is no schedule and no role.
+    off = Resolver(template, PARAMETER_SETS["webhook-only-rules"], "r").resources()
+    assert "BackstopScheduleRole" not in off
+    assert "BackstopFunction" not in off
+
+
+def test_the_forward_role_admits_only_this_accounts_rules_here() -> None:
+    """EventBridge: for a rule target aws:SourceArn is the sending rule's ARN; the forward
+    rules cannot be named in the role they use (a cycle), so the ARN is this account's rules in
+    this region, and every rule that uses the role lives there."""
+    resolver = Resolver(load_template(FORWARDER), {"CentralEventBusArn": CENTRAL_BUS}, "r")
+    resolver.pseudo["AWS::Region"] = "eu-west-1"
+    resources = resolver.resources()
+    (statement,) = resources["ForwardRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"] == {
+        "aws:SourceArn": "arn:aws:events:eu-west-1:111122223333:rule/*"
+    }
+    users = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Events::Rule"
+        and any(t.get("RoleArn") == "<ForwardRole.Arn>" for t in r["Properties"]["Targets"])
+    ]
+    assert users
+    assert all(rule.get("EventBusName", "default") == "default" for rule in users)

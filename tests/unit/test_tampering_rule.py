@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from recorder_guard.domain.alert import build_alert
+from recorder_guard.domain.alert import LOSSES, OWN_RESOURCE_KINDS, build_alert
 from recorder_guard.domain.cloudtrail import parse_event
 from recorder_guard.domain.detection import Detection, Ignored, detect
 from recorder_guard.domain.rules import load_rules
@@ -147,6 +147,7 @@ IAM_ACTION = {
     "DeleteRolePolicy": "iam:DeleteRolePolicy",
     "AttachRolePolicy": "iam:AttachRolePolicy",
     "DetachRolePolicy": "iam:DetachRolePolicy",
+    "PutRolePermissionsBoundary": "iam:PutRolePermissionsBoundary",
 }
 
 
@@ -164,3 +165,68 @@ def test_the_example_scp_denies_what_the_rule_watches() -> None:
     pattern = tampering_rule().event_pattern()["detail"]
     assert set(pattern["eventName"]) == set(IAM_ACTION)  # a new watched call needs its action
     assert set(IAM_ACTION.values()) <= denied, set(IAM_ACTION.values()) - denied
+
+
+def test_every_watched_action_names_what_it_hit() -> None:
+    """Each action the rule watches has a resource kind for the alert's title and loss line
+    (domain/alert.py), and no kind is kept for an action the rule no longer watches."""
+    watched = set(tampering_rule().event_pattern()["detail"]["eventName"])
+    assert watched == set(OWN_RESOURCE_KINDS)
+    assert watched <= set(LOSSES)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters"),
+    [
+        ("UpdateAssumeRolePolicy", {"roleName": "recorder-guard-member", "policyDocument": "{}"}),
+        ("DeleteRolePolicy", {"roleName": "recorder-guard-member", "policyName": "reads"}),
+        (
+            "AttachRolePolicy",
+            {"roleName": "recorder-guard-member", "policyArn": "arn:aws:iam::aws:policy/X"},
+        ),
+        (
+            "DetachRolePolicy",
+            {"roleName": "recorder-guard-member", "policyArn": "arn:aws:iam::aws:policy/X"},
+        ),
+        (
+            "PutRolePermissionsBoundary",
+            {"roleName": "recorder-guard-member", "permissionsBoundary": "arn:aws:iam::1:policy/b"},
+        ),
+    ],
+)
+def test_every_change_to_the_member_role_alerts(name: str, parameters: dict[str, Any]) -> None:
+    """Item 17.6: deleting OR changing the member role (its trust, its policies, a boundary
+    that caps it) blinds the central responder in that account."""
+    found = verdict(event("iam.amazonaws.com", name, parameters))
+    assert isinstance(found, Detection), found
+    alert = build_alert(found, detected_at=DETECTED_AT, recorder_status=None, remediation=None)
+    assert "recorder-guard-member" in alert.title
+    assert OWN_RESOURCE_KINDS[name] == "IAM role"
+
+
+def test_a_new_boundary_gets_the_step_that_removes_it() -> None:
+    found = verdict(
+        event(
+            "iam.amazonaws.com",
+            "PutRolePermissionsBoundary",
+            {"roleName": "recorder-guard-member", "permissionsBoundary": "arn:aws:iam::1:policy/b"},
+        )
+    )
+    assert isinstance(found, Detection)
+    alert = build_alert(found, detected_at=DETECTED_AT, recorder_status=None, remediation=None)
+    commands = [step.command for step in alert.next_steps if step.command]
+    assert "aws iam delete-role-permissions-boundary --role-name recorder-guard-member" in commands
+    assert not any("enable-rule" in command for command in commands)
+
+
+def test_removing_a_boundary_is_not_tampering() -> None:
+    """DeleteRolePermissionsBoundary only widens what the role may do (our templates set no
+    boundary), so it cannot blind recorder-guard: the example SCP denies it, the rule does not
+    alert on it."""
+    removed = event(
+        "iam.amazonaws.com", "DeleteRolePermissionsBoundary", {"roleName": "recorder-guard-member"}
+    )
+    assert isinstance(verdict(removed), Ignored)
+    scp = json.loads((ROOT / "docs/examples/scp-protect-recorder-guard.json").read_text("utf-8"))
+    denied = {action for statement in scp["Statement"] for action in statement["Action"]}
+    assert "iam:DeleteRolePermissionsBoundary" in denied

@@ -68,6 +68,7 @@ OWN_RESOURCE_KINDS = {
             "DeleteRolePolicy",
             "AttachRolePolicy",
             "DetachRolePolicy",
+            "PutRolePermissionsBoundary",
         ),
         "IAM role",
     ),
