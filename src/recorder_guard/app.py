@@ -1,4 +1,4 @@
-"""The Lambda handler: wiring only. The flow lives in responder.py."""
+"""The Lambda handler: wiring only. The flow lives in flows/responder.py."""
 
 from __future__ import annotations
 

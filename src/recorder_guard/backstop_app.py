@@ -1,4 +1,4 @@
-"""The scheduled backstop's Lambda handler: wiring only. The check lives in backstop.py."""
+"""The scheduled backstop's Lambda handler: wiring only. The check is flows/backstop.py."""
 
 from __future__ import annotations
 
