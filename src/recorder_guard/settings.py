@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from recorder_guard.domain.cloudtrail import ACCOUNT_PATTERN, REGION_PATTERN
 from recorder_guard.domain.values import value
 
 if TYPE_CHECKING:
@@ -23,11 +24,9 @@ TOPIC_ARN_PATTERN = re.compile(
 BOOLEANS = {"true": True, "false": False}
 # ASCII only (`\d` would also accept other scripts' digits); every pattern is matched whole.
 ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
-ACCOUNT_PATTERN = re.compile(r"[0-9]{12}")
 SECRET_ARN_PATTERN = re.compile(
     r"arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"
 )
-REGION_NAME_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 # PutEvents' EventBusName: a name, or the ARN of a bus (the API model's own pattern).
 EVENT_BUS_PATTERN = re.compile(
     r"(arn:aws[A-Za-z0-9-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]{1,256}"
@@ -174,7 +173,7 @@ def _backstop(env: Mapping[str, str], state_table: str | None) -> dict[str, Any]
             raise SettingsError(f"BACKSTOP_ACCOUNTS entries must be 12-digit ids: {account!r}")
     regions = _listed(env, "BACKSTOP_REGIONS")
     for region in regions:
-        if not REGION_NAME_PATTERN.fullmatch(region):
+        if not REGION_PATTERN.fullmatch(region):
             raise SettingsError(f"BACKSTOP_REGIONS entries must be region names: {region!r}")
     return {
         "backstop": backstop,
@@ -210,7 +209,7 @@ def expected_off_patterns(raw: str) -> tuple[str, ...]:
             continue
         if ACCOUNT_PATTERN.fullmatch(entry):
             patterns.append(f"{entry}/*/*")
-        elif REGION_NAME_PATTERN.fullmatch(entry):
+        elif REGION_PATTERN.fullmatch(entry):
             patterns.append(f"*/{entry}/*")
         elif "/" in entry:
             parts = entry.split("/")
