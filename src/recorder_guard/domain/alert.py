@@ -394,16 +394,29 @@ def _opt(value: str | None) -> str | None:
     return None if value is None else clip(value, FIELD_LIMIT)
 
 
+def console_base(partition: str, region: str | None) -> str | None:
+    """The console's address for the partition and region; None for a region that is not real
+    (the region is event-supplied text and ends up in a link)."""
+    if not region or not REGION_PATTERN.fullmatch(region):
+        return None
+    host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
+    return f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
+
+
+def config_settings_url(base: str, region: str) -> str:
+    return f"{base}/config/home?region={region}#/settings"
+
+
 def console_links(
     partition: str, region: str | None, event_id: str | None, actor: Actor, action: str
 ) -> dict[str, str]:
     """Links into the right console for the partition; none for a region that is not real."""
-    host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
-    if not region or not REGION_PATTERN.fullmatch(region):
+    base = console_base(partition, region)
+    if base is None or region is None:
         return {}
-    base = f"https://{region}.{host}" if partition == "aws" else f"https://{host}"
+    host = CONSOLE_HOSTS.get(partition, CONSOLE_HOSTS["aws"])
     links = {
-        "config_recorder": f"{base}/config/home?region={region}#/settings",
+        "config_recorder": config_settings_url(base, region),
         "cloudtrail_event_history": (
             f"{base}/cloudtrailv2/home?region={region}#/events?EventName={quote(action, safe='')}"
         ),

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recorder_guard.domain.alert import (
-    CONSOLE_HOSTS,
     ECS_VERSION,
     SEVERITY_NUMBER,
     NextStep,
+    config_settings_url,
+    console_base,
     ecs_document,
 )
 from recorder_guard.domain.alert import next_steps as rule_next_steps
-from recorder_guard.domain.cloudtrail import REGION_PATTERN
 from recorder_guard.domain.limits import clip
 from recorder_guard.domain.recorder import (
     BY_EVENT,
@@ -222,12 +222,8 @@ class Notice:
         )
 
     def console_link(self) -> str | None:
-        region = self.region
-        if not region or not REGION_PATTERN.fullmatch(region):
-            return None
-        host = CONSOLE_HOSTS.get(self.partition, CONSOLE_HOSTS["aws"])
-        base = f"https://{region}.{host}" if self.partition == "aws" else f"https://{host}"
-        return f"{base}/config/home?region={region}#/settings"
+        base = console_base(self.partition, self.region)
+        return config_settings_url(base, self.region) if base and self.region else None
 
     @property
     def identifier(self) -> str:
