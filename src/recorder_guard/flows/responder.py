@@ -18,7 +18,13 @@ from recorder_guard.aws.recorder_status import read_recorder_status
 from recorder_guard.domain.alert import Alert, build_alert
 from recorder_guard.domain.cloudtrail import API_CALL_DETAIL_TYPE, CloudTrailEvent, parse_event
 from recorder_guard.domain.detection import Ignored, detect
-from recorder_guard.domain.recorder import not_checked
+from recorder_guard.domain.recorder import (
+    BY_EVENT,
+    NOT_RECORDING,
+    Episode,
+    RecorderKey,
+    not_checked,
+)
 from recorder_guard.domain.rules import enabled_rules, load_rules
 from recorder_guard.domain.selftest import TEST_RULE, TEST_SOURCE
 from recorder_guard.domain.values import field, replace, value
@@ -29,7 +35,7 @@ from recorder_guard.settings import expected_off_pattern
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
-    from recorder_guard.domain.recorder import RecorderKey, RecorderStatus
+    from recorder_guard.domain.recorder import RecorderStatus
     from recorder_guard.domain.remediation import RemediationResult
 
 
@@ -230,15 +236,14 @@ def alert_outputs(
             finding = finding_for_alert(alert)
         except ValueError as error:  # FindingTooLargeError: counted like a failed import
             outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=str(error)[:300])
-        if finding is None and "security_hub" not in outputs:
-            missing = "the event names no account, region or event id"
-            outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=missing)
-        elif finding is not None:
-            outputs["security_hub"] = (
-                Delivery(OUTPUT_FAILED, finding["Id"], TIME_UP)
-                if out_of_time()
-                else deliver_finding(runtime, finding)
-            )
+        else:
+            if finding is None:
+                missing = "the event names no account, region or event id"
+                outputs["security_hub"] = Delivery(OUTPUT_FAILED, error=missing)
+            elif out_of_time():
+                outputs["security_hub"] = Delivery(OUTPUT_FAILED, finding["Id"], TIME_UP)
+            else:
+                outputs["security_hub"] = deliver_finding(runtime, finding)
     if settings.alert_event_bus and out_of_time():
         outputs["alert_event"] = Delivery(OUTPUT_FAILED, error=TIME_UP)
     elif settings.alert_event_bus:
@@ -252,11 +257,8 @@ def alert_outputs(
 
 
 def _key(event: CloudTrailEvent) -> RecorderKey | None:
-    """The stopped recorder, for episodes and ExpectedOff. Imported here: neither is on the
-    path of an ignored event, so a cold start does not pay for it. Account and region come
-    from the EventBridge envelope, which AWS sets."""
-    from recorder_guard.domain.recorder import RecorderKey  # noqa: PLC0415
-
+    """The stopped recorder, for episodes and ExpectedOff. Account and region come from the
+    EventBridge envelope, which AWS sets."""
     name = event.record.recorder_name
     if not name:
         return None
@@ -274,12 +276,7 @@ def open_episode(
 ) -> None:
     """Remember the stop as an open episode, so the backstop reminds and resolves it instead
     of alerting on it again. Best effort: the alert is already out."""
-    from recorder_guard.aws.episodes import EpisodeStore  # noqa: PLC0415
-    from recorder_guard.domain.recorder import (  # noqa: PLC0415
-        BY_EVENT,
-        NOT_RECORDING,
-        Episode,
-    )
+    from recorder_guard.aws.episodes import EpisodeStore  # noqa: PLC0415 - only with a backstop
 
     settings = runtime.settings
     key = _key(event)
