@@ -183,6 +183,12 @@ def topic_with_queue(region: str, topic: str = "alerts", queue: str = "inbox") -
     return topic_arn, queue_url
 
 
+def sns_delivers(message: dict[str, str], protocol: str) -> str:
+    """What SNS sends a subscription of `protocol` from a `MessageStructure=json` message:
+    the protocol's own key, else `default` (the SNS Publish API; moto does the same)."""
+    return message.get(protocol, message["default"])
+
+
 def member_session(account: str, role: str, region: str) -> boto3.Session:
     """Inside moto: a session in another account through its member role (moto derives the
     account from the assumed role, so MOTO_ACCOUNT_ID must be unset)."""

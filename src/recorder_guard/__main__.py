@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recorder_guard.aws.publish import received_by
 from recorder_guard.domain.cloudtrail import MalformedEventError
 from recorder_guard.domain.rules import load_rules
 from recorder_guard.render.chatbot import chat_preview
@@ -97,11 +98,11 @@ def rendition(request: dict[str, Any], form: str) -> str:
     if form == "email":
         return f"Subject: {request['Subject']}\n\n{message['email']}"
     if form == "chatbot":
-        return json.dumps(json.loads(message["https"]), indent=2, ensure_ascii=False)
+        return json.dumps(json.loads(received_by(message, "https")), indent=2, ensure_ascii=False)
     if form == "slack":
-        payload = render_slack(json.loads(message["lambda"]))
+        payload = render_slack(json.loads(received_by(message, "lambda")))
         return json.dumps(payload, indent=2, ensure_ascii=False)
-    return json.dumps(json.loads(message["sqs"]), indent=2, ensure_ascii=False)
+    return json.dumps(json.loads(received_by(message, "sqs")), indent=2, ensure_ascii=False)
 
 
 def human_report(path: str, result: dict[str, Any]) -> str:

@@ -64,9 +64,9 @@ def test_invoke_json_prints_exactly_one_object() -> None:
     }
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
-    assert message["default"] == message["https"]
+    assert set(message) == {"default", "https", "email"}
     assert json.loads(message["https"])["source"] == "custom"
-    assert json.loads(message["sqs"])["event"]["kind"] == "alert"
+    assert json.loads(message["default"])["event"]["kind"] == "alert"
     assert message["email"].startswith("AWS CONFIGURATION RECORDER STOPPED")
 
 

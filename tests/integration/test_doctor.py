@@ -37,7 +37,7 @@ from recorder_guard.aws.doctor import (
 from recorder_guard.domain.doctor import FAIL, OK, WARN, Check, check_alarms, check_backstop
 from recorder_guard.domain.selftest import TEST_SOURCE, build_test_event, is_test_event
 from recorder_guard.local import LocalOptions, invoke
-from tests.support import ROOT, fake_aws_credentials, load_json, member_session
+from tests.support import ROOT, fake_aws_credentials, load_json, member_session, sns_delivers
 
 REGION = "us-east-1"
 STACK = "rg"
@@ -220,6 +220,19 @@ def test_an_alert_topic_without_subscribers_fails(deployed: Deployed) -> None:
     ]:
         sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
     assert deployed.run()["alert topic"].status == FAIL
+
+
+def test_a_chatbot_endpoint_on_plain_http_warns(deployed: Deployed) -> None:
+    """Chatbot subscribed with protocol http would get the message's default, the ECS JSON
+    document, instead of the chat notification under `https`."""
+    endpoint = "global.sns-api.chatbot.amazonaws.com"
+    topic = deployed.outputs["AlertTopicArn"]
+    deployed.client("sns").subscribe(TopicArn=topic, Protocol="http", Endpoint=f"http://{endpoint}")
+    check = deployed.run()["chatbot protocol"]
+    assert check.status == WARN
+    assert f"--topic-arn {topic} --protocol https --notification-endpoint https://{endpoint}" in (
+        check.fix
+    )
 
 
 def test_dead_letters_fail_with_the_redrive_command(deployed: Deployed) -> None:
@@ -500,7 +513,7 @@ def test_the_responder_publishes_a_test_alert_and_touches_nothing_else() -> None
     message = json.loads(request["Message"])
     assert message["email"].startswith("TEST ALERT")
     assert json.loads(message["https"])["content"]["title"].split(" ", 2)[1] == "TEST"
-    document = json.loads(message["sqs"])
+    document = json.loads(sns_delivers(message, "sqs"))
     assert document["recorder_guard"]["test"] is True
     assert "test" in document["tags"]
     assert document["message"].startswith("TEST: ")

@@ -1,8 +1,8 @@
 """The Lambda handler end to end against moto: the event that arrives, the alert that leaves.
 
 An SQS queue subscribed to the topic stands in for a machine consumer; what it receives is
-the SNS notification as SNS delivers it (not raw), so the test reads the sqs rendition the
-way a real subscriber would.
+the SNS notification as SNS delivers it (not raw), so the test reads what a real subscriber
+would: the message's `default` (the ECS alert), since no key is the queue's own.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def invoke(event: Any) -> dict[str, Any]:
 
 
 def test_stop_event_publishes_one_alert_that_subscribers_receive(stack: Stack) -> None:
+    published: list[dict[str, Any]] = []
+    app.runtime().sns.meta.events.register(
+        "provide-client-params.sns.Publish", lambda params, **_: published.append(params)
+    )
     event = sample_events()["stop_recorder_assumed_role.json"]
     summary = invoke(event)
     assert summary["outcome"] == "alerted"
@@ -94,7 +98,12 @@ def test_stop_event_publishes_one_alert_that_subscribers_receive(stack: Stack) -
     (notification,) = stack.received()
     assert notification["MessageId"] == summary["message_id"]
     assert notification["Subject"].startswith("[HIGH] Config recorder stopped: default")
-    document = json.loads(notification["Message"])  # the sqs rendition: the ECS alert
+    # The message has no `sqs` key: SNS (here moto) hands the queue `default`, the ECS alert.
+    (request,) = published
+    message = json.loads(request["Message"])
+    assert set(message) == {"default", "https", "email"}
+    assert notification["Message"] == message["default"]
+    document = json.loads(notification["Message"])
     assert document["event"]["kind"] == "alert"
     assert document["event"]["action"] == "StopConfigurationRecorder"
     assert document["cloud"] == {

@@ -29,15 +29,15 @@ from recorder_guard.slack_forwarder import (
     webhook_url_from_secret,
 )
 from tests.conftest import alert_for
-from tests.support import QuietHandler, loopback_server, sample_events
+from tests.support import QuietHandler, loopback_server, sample_events, sns_delivers
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
 
 def lambda_rendition(name: str) -> str:
-    """What SNS hands the forwarder: the `lambda` key of the one publish."""
+    """What SNS hands the forwarder, a Lambda subscription: the message's `default`."""
     request = build_publish_request(alert_for(sample_events()[name]), TOPIC)
-    return json.loads(request["Message"])["lambda"]
+    return sns_delivers(json.loads(request["Message"]), "lambda")
 
 
 def sns_event(message: str) -> dict[str, Any]:
@@ -256,7 +256,7 @@ def test_a_backstop_notice_reaches_slack_with_the_recorder_not_a_caller(slack: F
         check=RecorderCheck(key, recording=True, last_start_time="2026-11-29T07:30:00+00:00"),
         episode=Episode(key, opened, opened, "not recording", BY_BACKSTOP),
     )
-    rendition = json.loads(build_notice_request(notice, TOPIC)["Message"])["lambda"]
+    rendition = sns_delivers(json.loads(build_notice_request(notice, TOPIC)["Message"]), "lambda")
     assert forward(sns_event(rendition), slack.url, sleep=lambda _: None) == 1
     message = slack.requests[0]["body"]
     assert message["blocks"][0]["text"]["text"] == "🟢 Resolved: AWS Config Recorder Not Recording"

@@ -119,6 +119,20 @@ def test_a_hostile_recorder_name_is_escaped_everywhere() -> None:
     assert "\n" not in request["Subject"]
 
 
+def test_a_notice_message_has_the_ecs_document_once_as_default() -> None:
+    notice = build_notice(
+        OPENED, scheduled_rule(RULE_KEY), partition="aws", detected_at=NOW, check=STOPPED
+    )
+    request = build_notice_request(notice, "arn:aws:sns:us-east-1:111122223333:alerts")
+    message = json.loads(request["Message"])
+    assert set(message) == {"default", "https", "email"}
+    document = json.loads(message["default"])
+    assert (document["event"]["kind"], document["event"]["action"]) == ("alert", "backstop-alert")
+    assert request["Message"].count(json.dumps(message["default"])) == 1
+    assert json.loads(message["https"])["source"] == "custom"
+    assert message["email"] == render_notice_email(notice)
+
+
 def test_a_huge_digest_is_shrunk_under_the_sns_limit_with_a_count() -> None:
     entries = tuple(
         ExpectedOff(

@@ -26,6 +26,7 @@ from recorder_guard.domain.doctor import (
     check_alarms,
     check_backstop,
     check_chatbot,
+    check_chatbot_protocol,
     check_cloudtrail,
     check_function,
     check_queue,
@@ -217,6 +218,25 @@ def test_chatbot_and_webhook() -> None:
     assert check_webhook_forwarder(topic(), None) is None
     assert check_webhook_forwarder(topic(subscribed), forwarder).status == OK  # type: ignore[union-attr]
     assert check_webhook_forwarder(topic(CONFIRMED), forwarder).status == FAIL  # type: ignore[union-attr]
+
+
+def test_a_chatbot_endpoint_subscribed_over_another_protocol_is_flagged() -> None:
+    endpoint = "http://global.sns-api.chatbot.amazonaws.com"
+    plain = Subscription("http", endpoint, "arn:aws:sns:us-east-1:1:a:c")
+    https_endpoint = "https://global.sns-api.chatbot.amazonaws.com"
+    https = Subscription("https", https_endpoint, "arn:x:c")
+    assert check_chatbot_protocol(topic(https, CONFIRMED)) == []
+    (check,) = check_chatbot_protocol(topic(https, plain, CONFIRMED))
+    assert (check.area, check.status) == ("delivery", WARN)
+    assert check.detail.startswith(f"http subscription to {endpoint}")
+    assert "receives the ECS JSON document" in check.detail
+    assert "--protocol https" in check.fix
+    assert f"--protocol https --notification-endpoint {https_endpoint}," in check.fix
+    assert "unsubscribe --subscription-arn arn:aws:sns:us-east-1:1:a:c" in check.fix
+    pending = Subscription("http", endpoint, PENDING.arn)
+    (check,) = check_chatbot_protocol(topic(pending))
+    assert "--protocol https" in check.fix
+    assert "unsubscribe" not in check.fix  # nothing to remove before it is confirmed
 
 
 def test_queue() -> None:

@@ -17,12 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recorder_guard.aws.publish import (
-    CHAT_PROTOCOLS,
-    ECS_PROTOCOLS,
     SNS_MAX_BYTES,
     build_publish_request,
     message_attributes,
 )
+from recorder_guard.domain.alert import ORIGINAL_RECORD_LIMIT
 from recorder_guard.domain.limits import clip, clip_bytes
 from recorder_guard.domain.recorder import RecorderStatus
 from recorder_guard.render.chatbot import (
@@ -36,7 +35,7 @@ from recorder_guard.render.email import WIDTH, render_email
 from recorder_guard.render.escape import plain, slack_code, slack_text
 from recorder_guard.render.subject import SUBJECT_MAX, clip_subject, render_subject
 from tests.conftest import CI_HEALTH_CHECKS, alert_for
-from tests.support import sample_events
+from tests.support import sample_events, sns_delivers
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 NASTY = [
@@ -234,15 +233,22 @@ def test_chatbot_hostile_values_are_inert() -> None:
 # --- the publish request --------------------------------------------------------------------
 
 
-def test_publish_request_has_one_message_per_protocol(stopped_status: RecorderStatus) -> None:
+def test_publish_request_has_the_ecs_document_once_as_default(
+    stopped_status: RecorderStatus,
+) -> None:
     request = build_publish_request(alert_for(BASE, stopped_status), TOPIC)
     assert request["MessageStructure"] == "json"
     message = json.loads(request["Message"])
-    assert set(message) == {*CHAT_PROTOCOLS, *ECS_PROTOCOLS, "email"}
-    assert message["default"] == message["https"]
-    assert_valid_chatbot(json.loads(message["https"]))
-    document = json.loads(message["sqs"])
-    assert all(message[key] == message["sqs"] for key in ECS_PROTOCOLS)
+    assert set(message) == {"default", "https", "email"}
+    chat = json.loads(message["https"])
+    assert_valid_chatbot(chat)
+    assert chat["source"] == "custom"
+    document = json.loads(message["default"])
+    for protocol in ("sqs", "lambda", "firehose", "http", "email-json"):
+        assert sns_delivers(message, protocol) == message["default"]
+    # Sent once, not once per machine protocol as before (the message's text holds each
+    # value as an escaped JSON string).
+    assert request["Message"].count(json.dumps(message["default"])) == 1
     assert document["event"]["kind"] == "alert"
     assert document["rule"]["id"] == "fbd44836-0d69-4004-a0b4-03c20370c435"
     assert document["event"]["risk_score"] == 73
@@ -277,7 +283,7 @@ def assert_valid_publish(request: dict[str, Any]) -> None:
     assert all(isinstance(value, str) for value in message.values())
     request["Message"].encode("utf-8")  # no lone surrogates survive
     assert_valid_chatbot(json.loads(message["https"]))
-    json.loads(message["sqs"])
+    json.loads(message["default"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -297,11 +303,27 @@ def test_huge_record_is_truncated_with_a_marker_not_dropped() -> None:
     event["detail"]["userAgent"] = "😀" * 100_000
     request = build_publish_request(alert_for(event), TOPIC)
     assert_valid_publish(request)
-    document = json.loads(json.loads(request["Message"])["sqs"])
+    document = json.loads(sns_delivers(json.loads(request["Message"]), "sqs"))
     assert "[truncated" in document["user_agent"]["original"]
     assert document["event"]["action"] == "StopConfigurationRecorder"
-    original = document["event"].get("original")
-    assert original is None or original.endswith("chars]")
+    # The first size fits (before, with five copies of the document, the third did, which
+    # leaves event.original out): the record is cut at 32 K characters, with the marker.
+    assert document["event"]["original"].endswith("chars]")
+
+
+def test_an_original_record_of_31_000_characters_is_sent_whole() -> None:
+    """The ECS document is in the message once, so a record that nearly fills event.original
+    (ORIGINAL_RECORD_LIMIT, 32 K characters) fits at the first size; with five copies of the
+    document, as before, this one was cut to 8 K characters."""
+    event = copy.deepcopy(BASE)
+    # "\u00e9" in the record: 6 characters each
+    event["detail"]["requestParameters"]["padding"] = "\u00e9" * 5_000
+    alert = alert_for(event)
+    assert 30_000 < len(alert.original_record) < ORIGINAL_RECORD_LIMIT
+    request = build_publish_request(alert, TOPIC)
+    assert_valid_publish(request)
+    document = json.loads(sns_delivers(json.loads(request["Message"]), "sqs"))
+    assert document["event"]["original"] == alert.original_record
 
 
 def test_worst_case_everywhere_still_fits() -> None:

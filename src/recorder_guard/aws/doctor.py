@@ -36,6 +36,7 @@ from recorder_guard.domain.doctor import (
     check_alarms,
     check_backstop,
     check_chatbot,
+    check_chatbot_protocol,
     check_cloudtrail,
     check_function,
     check_queue,
@@ -425,6 +426,7 @@ def stack_checks(
             )
             webhook = check_webhook_forwarder(topic, forwarder_arn)
             checks += [c for c in (chatbot, webhook) if c]
+            checks += check_chatbot_protocol(topic)
 
     sqs = reader.client("sqs", region)
     checks += [

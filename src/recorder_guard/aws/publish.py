@@ -1,15 +1,29 @@
-"""One SNS publish per alert: a message per protocol, a valid subject, filterable attributes.
+"""One SNS publish per alert: a message per kind of subscriber, a valid subject, attributes.
 
-Which key AWS Chatbot reads is not documented, so the chat notification goes in both
-`default` and `https`; machine consumers (SQS, Lambda, Firehose, HTTP, email-json) get the
-ECS JSON alert; `email` gets plain text. The whole request is held under SNS's 256 KiB
-limit (bytes, message attributes included) by shrinking the least useful parts first,
-always with a visible truncation marker.
+The message is `MessageStructure=json` with three keys. SNS hands each subscription the value
+under its protocol's key, and `default` to every protocol without a key of its own; `default`
+is required ("custom platform-specific payloads",
+https://docs.aws.amazon.com/sns/latest/dg/sns-send-custom-platform-specific-payloads-mobile-devices.html;
+Publish, https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). So:
+
+- `default`: the ECS JSON alert, for every machine consumer (SQS, Lambda and so the Slack
+  forwarder, Firehose, HTTP, email-json, and any protocol added later), sent once.
+- `https`: the AWS Chatbot custom notification. Chatbot (Amazon Q Developer in chat
+  applications) subscribes to a topic with protocol `https` (endpoint
+  https://global.sns-api.chatbot.amazonaws.com, as the console creates it), and that
+  subscription is what makes this key reach it. This was not verified against a real Chatbot
+  channel; `doctor` checks that a Chatbot endpoint is subscribed with protocol `https`. Any
+  other HTTPS endpoint gets the chat notification too.
+- `email`: plain text.
+
+The whole request is held under SNS's 256 KiB limit (bytes, message attributes included) by
+shrinking the least useful parts first, always with a visible truncation marker.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from recorder_guard.domain.alert import Alert
@@ -27,8 +41,9 @@ if TYPE_CHECKING:
 
 SNS_MAX_BYTES = 262_144
 SAFETY_BYTES = 2_048  # headroom for SNS's own accounting of the request
-ECS_PROTOCOLS = ("sqs", "lambda", "firehose", "http", "email-json")
-CHAT_PROTOCOLS = ("default", "https")
+# The protocols with a key of their own in the message; every other one receives `default`.
+CHAT_PROTOCOL = "https"  # AWS Chatbot's subscription
+EMAIL_PROTOCOL = "email"
 ATTRIBUTE_VALUE_MAX = 256
 
 
@@ -103,10 +118,17 @@ def render_message(alert: Alert, level: ShrinkLevel) -> str:
     # entity or leave a code span open.
     chat = _compact(render_chatbot(alert, level.chat_field_chars))
     email = clip_bytes(render_email(alert), level.email_bytes)
-    per_protocol = dict.fromkeys(CHAT_PROTOCOLS, chat)
-    per_protocol["email"] = email
-    per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
-    return _compact(per_protocol)
+    return _message(ecs, chat, email)
+
+
+def _message(ecs: str, chat: str, email: str) -> str:
+    """The `MessageStructure=json` message: the ECS document once, as everyone's default."""
+    return _compact({"default": ecs, CHAT_PROTOCOL: chat, EMAIL_PROTOCOL: email})
+
+
+def received_by(message: Mapping[str, str], protocol: str) -> str:
+    """What SNS sends a subscription of `protocol`: its own key, else `default`."""
+    return message.get(protocol, message["default"])
 
 
 def _request(
@@ -171,11 +193,11 @@ def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
     attributes = notice_attributes(notice)
     budget = SNS_MAX_BYTES - SAFETY_BYTES - _attributes_bytes(attributes)
     while True:
-        ecs = _compact(notice.to_document())
-        per_protocol = dict.fromkeys(CHAT_PROTOCOLS, _compact(render_notice_chatbot(notice)))
-        per_protocol["email"] = render_notice_email(notice)
-        per_protocol.update(dict.fromkeys(ECS_PROTOCOLS, ecs))
-        message = _compact(per_protocol)
+        message = _message(
+            _compact(notice.to_document()),
+            _compact(render_notice_chatbot(notice)),
+            render_notice_email(notice),
+        )
         if len(message.encode("utf-8")) <= budget:
             return _request(topic_arn, render_notice_subject(notice), message, attributes)
         if notice.listed == 0:

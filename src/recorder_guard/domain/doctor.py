@@ -333,6 +333,33 @@ def check_chatbot(topic: TopicView, deployed: bool) -> Check | None:
     )
 
 
+def check_chatbot_protocol(topic: TopicView) -> list[Check]:
+    """A subscription at a Chatbot endpoint must use protocol `https`: the alert's message
+    (aws/publish.py) has the chat notification under `https` only, and SNS gives any other
+    protocol (`http`, say) the `default` key, the ECS JSON document, which is not a chat
+    notification. One warning per such subscription, pending or confirmed."""
+    checks = []
+    for s in topic.subscriptions:
+        if CHATBOT_ENDPOINT_HINT not in s.endpoint or s.protocol == "https":
+            continue
+        https_endpoint = "https://" + s.endpoint.split("://", 1)[-1]
+        remove = f", then aws sns unsubscribe --subscription-arn {s.arn}" if s.confirmed else ""
+        checks.append(
+            Check(
+                "delivery",
+                "chatbot protocol",
+                WARN,
+                f"{s.protocol} subscription to {s.endpoint}: it receives the ECS JSON document"
+                " (the message's default), not the chat notification, which only an https"
+                " subscription receives",
+                "subscribe the endpoint with protocol https (as the Chatbot console does):"
+                f" aws sns subscribe --topic-arn {topic.arn} --protocol https"
+                f" --notification-endpoint {https_endpoint}{remove}",
+            )
+        )
+    return checks
+
+
 def check_webhook_forwarder(topic: TopicView, function_arn: str | None) -> Check | None:
     """The Slack webhook forwarder, when deployed, must be subscribed to the alert topic."""
     if not function_arn:
