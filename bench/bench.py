@@ -162,9 +162,11 @@ def paired(ours: Sequence[float], floor: Sequence[float], goal: float | None) ->
     return result
 
 
-def pair_order(index: int) -> tuple[str, str]:
-    """A first in even pairs, B first in odd ones, so running second is no advantage."""
-    return ("ours", "floor") if index % 2 == 0 else ("floor", "ours")
+def run_order(index: int, sides: Sequence[str]) -> list[str]:
+    """The sides of one round, rotated by the round's index, so running first or last is no
+    advantage to any of them (two sides alternate)."""
+    shift = index % len(sides)
+    return [*sides[shift:], *sides[:shift]]
 
 
 def top_level(path: Path) -> str:
@@ -402,19 +404,23 @@ def measure_pairs(
     runs: dict[str, list[dict[str, Any]]] = {
         "clients": [],
         "floor-clients": [],
+        "powertools-clients": [],
         "alert": [],
         "floor-alert": [],
         "custodian": [],
     }
+    rounds = (
+        {"ours": "clients", "floor": "floor-clients", "powertools": "powertools-clients"},
+        {"ours": "alert", "floor": "floor-alert"},
+    )
     for index in range(pairs):
-        for a_mode, b_mode in (("clients", "floor-clients"), ("alert", "floor-alert")):
-            modes = dict(zip(("ours", "floor"), (a_mode, b_mode), strict=True))
-            for side in pair_order(index):
+        for modes in rounds:
+            for side in run_order(index, list(modes)):
                 mode = modes[side]
                 settings = fresh_stack(run["endpoint"])
                 extra = {**run["extra"], **(settings if side == "ours" else {})}
                 runs[mode].append(
-                    run_probe(run["python"], mode, run["endpoint"], extra, side == "ours")
+                    run_probe(run["python"], mode, run["endpoint"], extra, side != "floor")
                 )
         if custodian is not None:
             fresh_stack(run["endpoint"])
@@ -546,6 +552,13 @@ def summarize(runs: dict[str, list[dict[str, Any]]], recorded: dict[str, Any]) -
         [a - b for a, b in zip(warm("alert"), warm("floor-alert"), strict=True)]
     )
     results["peak_rss"]["unit"] = f"MiB, VmHWM after the first event and {warm_events} more"
+    results["powertools_floor"] = {
+        "unit": "ms, spawn to clients created; the floor plus importing the Powertools parts"
+        " the design requires (Logger, Metrics, idempotency, LambdaContext) and making a"
+        " Logger and a Metrics",
+        "over_floor": paired(cold("powertools-clients"), cold("floor-clients"), None),
+        "ours_over_it": paired(cold("clients"), cold("powertools-clients"), None),
+    }
     if runs["custodian"]:
         results["custodian"] = paired(cold("custodian"), cold("clients"), None)
         results["custodian"]["unit"] = (
@@ -662,6 +675,20 @@ def render_table(results: dict[str, Any]) -> str:
         rows.append(
             f"| {label} | {_cell(section['ours'])} | {_cell(section['floor'])} |"
             f" {_cell(section['ratio'])}× | ≤ {section['goal']}×: {verdict} |"
+        )
+    powertools = results.get("powertools_floor")
+    if powertools:
+        rows.append(
+            "| floor + required Powertools (import + clients), ms |"
+            f" {_cell(powertools['over_floor']['ours'])} |"
+            f" {_cell(powertools['over_floor']['floor'])} |"
+            f" {_cell(powertools['over_floor']['ratio'])}× | reference: no goal |"
+        )
+        rows.append(
+            "| recorder-guard over floor + required Powertools, ms |"
+            f" {_cell(powertools['ours_over_it']['ours'])} |"
+            f" {_cell(powertools['ours_over_it']['floor'])} |"
+            f" {_cell(powertools['ours_over_it']['ratio'])}× | reference: no goal |"
         )
     custodian = results["custodian"]
     if "ratio" in custodian:

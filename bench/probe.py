@@ -7,6 +7,9 @@ output on PYTHONPATH); bench.py reads the JSON it writes to the file named on it
 Modes (the first argument):
   clients          import the handler module, then the three clients its first event creates
   floor-clients    import boto3, then the same three clients
+  powertools-clients
+                   the floor plus the Powertools parts the design requires (Logger,
+                   Metrics, idempotency, LambdaContext), a Logger and a Metrics made
   alert            import the handler, first invocation of the sample event, then warm events
   floor-alert      import boto3, the same clients, the recorded AWS calls, then warm repeats
   record           one invocation that writes down every AWS call the handler made
@@ -157,6 +160,24 @@ def run_floor(mode: str, result: dict[str, Any]) -> None:
     result["warm_ms"] = warm
 
 
+def run_powertools_floor(result: dict[str, Any]) -> None:
+    """What any handler built to the design pays before its own code: boto3, the Powertools
+    imports DESIGN.md's conventions require, a Logger and a Metrics, the same clients."""
+    import boto3  # noqa: F401 - imported first, as the floor does
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: F401
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: F401
+
+    Logger(service="bench")
+    Metrics(namespace="Bench", service="bench")
+    _clients(os.environ["BENCH_SERVICES"].split(","))
+    result["ready"] = time.monotonic()
+
+
 def main() -> int:
     mode, out = sys.argv[1], sys.argv[2]
     result: dict[str, Any] = {"mode": mode}
@@ -164,6 +185,8 @@ def main() -> int:
         run_ours(mode, result)
     elif mode in ("floor-clients", "floor-alert"):
         run_floor(mode, result)
+    elif mode == "powertools-clients":
+        run_powertools_floor(result)
     elif mode == "custodian":
         custodian_setup(json.loads(os.environ["BENCH_CUSTODIAN_POLICY"]))
         _clients(os.environ["BENCH_SERVICES"].split(","))

@@ -42,12 +42,15 @@ def test_a_missed_goal_is_reported() -> None:
     assert "met" not in bench.paired([11.0], [10.0], goal=None)
 
 
-def test_pairs_alternate_which_side_runs_first() -> None:
-    assert [bench.pair_order(index) for index in range(3)] == [
-        ("ours", "floor"),
-        ("floor", "ours"),
-        ("ours", "floor"),
+def test_each_side_takes_its_turn_at_running_first() -> None:
+    assert [bench.run_order(index, ["ours", "floor"]) for index in range(3)] == [
+        ["ours", "floor"],
+        ["floor", "ours"],
+        ["ours", "floor"],
     ]
+    three = [bench.run_order(index, ["a", "b", "c"]) for index in range(3)]
+    assert [order[0] for order in three] == ["a", "b", "c"]
+    assert all(sorted(order) == ["a", "b", "c"] for order in three)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,18 @@ DENIED_CACHE_SECONDS = 60  # a refused AssumeRole is not retried for every regio
 REFRESH_MARGIN_SECONDS = 120
 
 
+# boto3's default session is not thread-safe (clients are): the status check and the
+# backstop's fan-out run on worker threads, so every client made from it is made under this
+# lock. https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients
+_DEFAULT_SESSION_LOCK = threading.Lock()
+
+
+def default_client(service: str, **options: Any) -> Any:
+    """A client from boto3's default session, safe to call from any thread."""
+    with _DEFAULT_SESSION_LOCK:
+        return boto3.client(service, **options)  # type: ignore[call-overload]
+
+
 RESPONDER_SESSION = "recorder-guard-responder"
 BACKSTOP_SESSION = "recorder-guard-backstop"
 
@@ -119,7 +132,7 @@ class Runtime:
     @property
     def sns(self) -> SNSClient:
         if self._sns is None:
-            self._sns = boto3.client("sns", config=self.publish_config)
+            self._sns = default_client("sns", config=self.publish_config)
         return self._sns
 
     @property
@@ -129,7 +142,7 @@ class Runtime:
         if not (settings.check_recorder_status or settings.auto_restart or settings.backstop):
             return None
         if self._config is None:
-            self._config = boto3.client("config", config=STATUS_CHECK_CONFIG)
+            self._config = default_client("config", config=STATUS_CHECK_CONFIG)
         return self._config
 
     def reach(self, account: str | None, region: str | None) -> Reach:
@@ -149,7 +162,7 @@ class Runtime:
             return cached[1]
         self._members.pop((account, region), None)
         if account == settings.home_account and region in settings.backstop_regions:
-            reach = Reach(boto3.client("config", region_name=region, config=STATUS_CHECK_CONFIG))
+            reach = Reach(default_client("config", region_name=region, config=STATUS_CHECK_CONFIG))
             self._members[(account, region)] = (float("inf"), reach)
             return reach
         if not settings.member_role_name:
@@ -228,7 +241,7 @@ class Runtime:
         Config; None when the member role cannot be assumed."""
         settings = self.settings
         if account == settings.home_account:
-            return boto3.client("cloudtrail", region_name=region, config=STATUS_CHECK_CONFIG)
+            return default_client("cloudtrail", region_name=region, config=STATUS_CHECK_CONFIG)
         if not settings.member_role_name:
             return None
         session = self._member_session(account)[1]
@@ -241,7 +254,7 @@ class Runtime:
         """Created before the backstop fans out: clients are thread-safe, creating them from
         boto3's shared default session is not."""
         if self._sts is None:
-            self._sts = boto3.client("sts", config=STATUS_CHECK_CONFIG)
+            self._sts = default_client("sts", config=STATUS_CHECK_CONFIG)
         return self._sts
 
     def forget(self, account: str) -> None:
@@ -256,7 +269,7 @@ class Runtime:
     def organizations(self) -> Any:
         """For the backstop in central mode: the organization's member accounts."""
         if self._organizations is None:
-            self._organizations = boto3.client("organizations", config=STATUS_CHECK_CONFIG)
+            self._organizations = default_client("organizations", config=STATUS_CHECK_CONFIG)
         return self._organizations
 
     @property
@@ -267,7 +280,7 @@ class Runtime:
         if not (uses_table and self.settings.state_table):
             return None
         if self._dynamodb is None:
-            self._dynamodb = boto3.client("dynamodb", config=self.state_config)
+            self._dynamodb = default_client("dynamodb", config=self.state_config)
         return self._dynamodb
 
     @property
@@ -280,7 +293,7 @@ class Runtime:
             self._idempotency_dynamodb = (
                 self._dynamodb
                 if self._dynamodb is not None
-                else boto3.client("dynamodb", config=IDEMPOTENCY_CONFIG)
+                else default_client("dynamodb", config=IDEMPOTENCY_CONFIG)
             )
         return self._idempotency_dynamodb
 
@@ -294,7 +307,7 @@ class Runtime:
             return None, "SecurityHubFindings is off"
         if account == settings.home_account:
             if region not in self._securityhub:
-                self._securityhub[region] = boto3.client(
+                self._securityhub[region] = default_client(
                     "securityhub", region_name=region, config=OUTPUT_CONFIG
                 )
             return self._securityhub[region], None
@@ -317,5 +330,5 @@ class Runtime:
             return None
         if self._events is None:
             region = bus.split(":")[3] if bus.startswith("arn:") else None
-            self._events = boto3.client("events", region_name=region, config=OUTPUT_CONFIG)
+            self._events = default_client("events", region_name=region, config=OUTPUT_CONFIG)
         return self._events

@@ -17,6 +17,7 @@ The store fails open: it exists to avoid duplicates, and must never cost the ale
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -62,10 +63,13 @@ def event_id(event: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def make_idempotent(
-    process: Process, dynamodb: DynamoDBClient, table: str, context: LambdaContext | None
-) -> Process:
-    """`process(event=...)` wrapped so each eventID runs once; other arguments pass through."""
+@lru_cache(maxsize=4)
+def _store(
+    dynamodb: DynamoDBClient, table: str
+) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    """The persistence layer and its settings, once per client and table: Powertools adds a
+    User-Agent hook to the client for every persistence layer built, so one built per event
+    made each request of a warm function run one more hook than the last."""
     persistence = DynamoDBPersistenceLayer(
         table_name=table, key_attr="pk", expiry_attr="expires_at", boto3_client=dynamodb
     )
@@ -79,8 +83,16 @@ def make_idempotent(
         expires_after_seconds=RECORD_TTL_SECONDS,
         response_hook=_mark_duplicate,
     )
-    if context is not None:
-        config.register_lambda_context(context)
+    return persistence, config
+
+
+def make_idempotent(
+    process: Process, dynamodb: DynamoDBClient, table: str, context: LambdaContext | None
+) -> Process:
+    """`process(event=...)` wrapped so each eventID runs once; other arguments pass through."""
+    persistence, config = _store(dynamodb, table)
+    # This invocation's deadline bounds its in-progress record (none without a context).
+    config.lambda_context = context
     wrapped: Process = idempotent_function(
         process, data_keyword_argument="event", persistence_store=persistence, config=config
     )

@@ -150,6 +150,10 @@ def look(
         reason = "the event names no valid account and region"
         return Reach(None, reason), not_checked(reason)
     check = runtime.settings.check_recorder_status
+    # This account's Config client is made here, not on the worker: loading its service model
+    # on a new thread's malloc arena raised the cold start's peak memory by 1.7 MiB
+    # (docs/development.md, "Ideas measured").
+    runtime.config  # noqa: B018 - created on first use
 
     def work() -> tuple[Reach, RecorderStatus | None]:
         reach = runtime.reach(account, region)
