@@ -19,7 +19,7 @@ from typing import Any
 from recorder_guard.domain.alert import LINK_LABELS, Alert
 from recorder_guard.domain.selftest import TEST_BANNER
 from recorder_guard.render.escape import plain, slack_clip, slack_code, slack_inert, slack_text
-from recorder_guard.render.view import Medium, Step, alert_view
+from recorder_guard.render.view import AlertView, Medium, Step, alert_view
 
 TITLE_MAX = 250
 DESCRIPTION_MAX = 8000
@@ -52,8 +52,7 @@ def _yes_no(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "unknown"}[value]
 
 
-def _description(alert: Alert, medium: Medium) -> str:
-    view = alert_view(alert, medium)
+def _description(alert: Alert, view: AlertView) -> str:
     actor = alert.actor
     lines = [
         view.summary,
@@ -161,7 +160,7 @@ def render_chatbot(alert: Alert, field_chars: int = DESCRIPTION_MAX) -> dict[str
     return custom_notification(
         identifier=alert.event_id,
         title=title,
-        description=_description(alert, medium),
+        description=_description(alert, view),
         next_steps=view.steps,
         keywords=keywords,
         field_chars=field_chars,
