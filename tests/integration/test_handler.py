@@ -278,7 +278,8 @@ def test_a_warm_process_does_the_same_work_on_its_hundredth_event(stack: Stack) 
         fresh["detail"]["eventID"] = f"warm-{index}"
         return fresh
 
-    second = (invoke(numbered(0)), _hooks_run_for(numbered(1)))[1]
+    invoke(numbered(0))
+    second = _hooks_run_for(numbered(1))
     for index in range(2, 100):
         invoke(numbered(index))
     assert second["add_powertools_feature"] > 0
