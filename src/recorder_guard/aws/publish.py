@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from recorder_guard.domain.notice import Notice
+    from recorder_guard.domain.rules import Rule
 
 SNS_MAX_BYTES = 262_144
 SAFETY_BYTES = 2_048  # headroom for SNS's own accounting of the request
@@ -75,24 +76,47 @@ def _string(value: str | None) -> dict[str, str]:
     return {"DataType": "String", "StringValue": clip(cleaned, ATTRIBUTE_VALUE_MAX)}
 
 
-def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
-    """Attributes for subscription filter policies; values are non-empty printable ASCII."""
-    string = _string
-    recording = alert.recording_now
+def _attributes(
+    *,
+    severity: str,
+    rule: Rule,
+    account: str | None,
+    region: str | None,
+    action: str,
+    recording: bool | None,
+    remediation: str,
+    notice: str,
+) -> dict[str, dict[str, str]]:
+    """One attribute set for alerts and backstop notices, so one filter policy routes both
+    paths alike; values are non-empty printable ASCII."""
     state = "unknown" if recording is None else ("recording" if recording else "stopped")
     return {
-        "severity": string(alert.severity),
-        "risk_score": {"DataType": "Number", "StringValue": str(alert.rule.risk_score)},
-        "rule_id": string(alert.rule.id),
-        "rule_name": string(alert.rule.name),
-        "account": string(alert.account_id),
-        "region": string(alert.region),
-        "event_action": string(alert.action),
-        "recorder_state": string(state),
-        "remediation": string(alert.remediation.outcome if alert.remediation else "off"),
-        "schema_version": string("1.0"),
-        "notice": string("alert"),
+        "severity": _string(severity),
+        "risk_score": {"DataType": "Number", "StringValue": str(rule.risk_score)},
+        "rule_id": _string(rule.id),
+        "rule_name": _string(rule.name),
+        "account": _string(account),
+        "region": _string(region),
+        "event_action": _string(action),
+        "recorder_state": _string(state),
+        "remediation": _string(remediation),
+        "schema_version": _string("1.0"),
+        "notice": _string(notice),
     }
+
+
+def message_attributes(alert: Alert) -> dict[str, dict[str, str]]:
+    """Attributes for subscription filter policies."""
+    return _attributes(
+        severity=alert.severity,
+        rule=alert.rule,
+        account=alert.account_id,
+        region=alert.region,
+        action=alert.action,
+        recording=alert.recording_now,
+        remediation=alert.remediation.outcome if alert.remediation else "off",
+        notice="alert",
+    )
 
 
 def _attributes_bytes(attributes: dict[str, dict[str, str]]) -> int:
@@ -163,22 +187,17 @@ def publish(sns: SNSClient, request: dict[str, Any]) -> str:
 
 
 def notice_attributes(notice: Notice) -> dict[str, dict[str, str]]:
-    """The event alerts' attributes, so one filter policy routes both paths alike."""
-    recording = notice.recording_now
-    state = "unknown" if recording is None else ("recording" if recording else "stopped")
-    return {
-        "severity": _string(notice.severity),
-        "risk_score": {"DataType": "Number", "StringValue": str(notice.rule.risk_score)},
-        "rule_id": _string(notice.rule.id),
-        "rule_name": _string(notice.rule.name),
-        "account": _string(notice.account or "all"),
-        "region": _string(notice.region or "all"),
-        "event_action": _string(f"backstop-{notice.kind}"),
-        "recorder_state": _string(state),
-        "remediation": _string(notice.remediation.outcome if notice.remediation else "off"),
-        "schema_version": _string("1.0"),
-        "notice": _string(notice.kind),
-    }
+    """The event alerts' attributes (`_attributes`), for a backstop notice."""
+    return _attributes(
+        severity=notice.severity,
+        rule=notice.rule,
+        account=notice.account or "all",
+        region=notice.region or "all",
+        action=f"backstop-{notice.kind}",
+        recording=notice.recording_now,
+        remediation=notice.remediation.outcome if notice.remediation else "off",
+        notice=notice.kind,
+    )
 
 
 def build_notice_request(notice: Notice, topic_arn: str) -> dict[str, Any]:
