@@ -133,6 +133,16 @@ def _mitre(rule: Rule) -> dict[str, str]:
     return fields
 
 
+def _rule_fields(rule: Rule) -> dict[str, str]:
+    """The rule's ProductFields, the same for an alert's finding and an episode's."""
+    return {
+        "RuleId": rule.id,
+        "RuleName": rule.name,
+        "RiskScore": str(rule.risk_score),
+        **_mitre(rule),
+    }
+
+
 def _product_fields(fields: dict[str, str | None]) -> dict[str, str]:
     """`recorder-guard/<name>` keys (the `aws/` prefix is AWS's); empty values dropped; at
     most 50 pairs, values clipped to 2048 characters."""
@@ -237,6 +247,21 @@ def _compliance(rule: Rule, recording: bool | None) -> dict[str, Any] | None:
     return compliance
 
 
+def _guidance(
+    rule: Rule, steps: list[str], url: str | None, recording: bool | None
+) -> dict[str, Any]:
+    """`Remediation` (the next steps, and the recorder's console page when known) and, for a
+    rule whose condition can end, `Compliance`: alike for an alert's finding and an episode's."""
+    recommendation: dict[str, str] = {"Text": _steps_text(steps)}
+    if url:
+        recommendation["Url"] = url
+    guidance: dict[str, Any] = {"Remediation": {"Recommendation": recommendation}}
+    compliance = _compliance(rule, recording)
+    if compliance:
+        guidance["Compliance"] = compliance
+    return guidance
+
+
 def _steps_text(steps: list[str]) -> str:
     numbered = " ".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
     return clip(numbered or "Restart the recorder if nobody owns the change.", RECOMMENDATION_MAX)
@@ -317,22 +342,20 @@ def finding_for_alert(alert: Alert) -> dict[str, Any] | None:
     finding["Action"] = _api_call(alert)
     if links.get("cloudtrail_event"):
         finding["SourceUrl"] = links["cloudtrail_event"]
-    recommendation: dict[str, str] = {"Text": _steps_text([s.as_text() for s in alert.next_steps])}
-    if links.get("config_recorder"):
-        recommendation["Url"] = links["config_recorder"]
-    finding["Remediation"] = {"Recommendation": recommendation}
-    compliance = _compliance(rule, alert.recording_now)
-    if compliance:
-        finding["Compliance"] = compliance
+    finding.update(
+        _guidance(
+            rule,
+            [s.as_text() for s in alert.next_steps],
+            links.get("config_recorder"),
+            alert.recording_now,
+        )
+    )
     who = alert.actor
     finding["ProductFields"] = _product_fields(
         {
             "EventId": alert.event_id,
             "EventAction": alert.action,
-            "RuleId": rule.id,
-            "RuleName": rule.name,
-            "RiskScore": str(rule.risk_score),
-            **_mitre(rule),
+            **_rule_fields(rule),
             "ActorArn": who.arn,
             "ActorType": who.type,
             "ActorName": who.display_name,
@@ -378,22 +401,16 @@ def finding_for_notice(notice: Notice, episode: Episode) -> dict[str, Any] | Non
         _recorder_resource(notice.partition, region, account, notice.recorder),
         _account_resource(notice.partition, region, account),
     ]
-    recommendation: dict[str, str] = {"Text": _steps_text([s.as_text() for s in notice.next_steps])}
     if link:
-        recommendation["Url"] = link
         finding["SourceUrl"] = link
-    finding["Remediation"] = {"Recommendation": recommendation}
-    compliance = _compliance(rule, notice.recording_now)
-    if compliance:
-        finding["Compliance"] = compliance
+    finding.update(
+        _guidance(rule, [s.as_text() for s in notice.next_steps], link, notice.recording_now)
+    )
     stopper = notice.stopper
     finding["ProductFields"] = _product_fields(
         {
             "EventId": stopper.event_id if stopper else None,
-            "RuleId": rule.id,
-            "RuleName": rule.name,
-            "RiskScore": str(rule.risk_score),
-            **_mitre(rule),
+            **_rule_fields(rule),
             "Problems": notice.problems,
             "ActorArn": stopper.arn if stopper else None,
             "ActorType": stopper.identity_type if stopper else None,
