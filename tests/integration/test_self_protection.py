@@ -119,10 +119,8 @@ class Resolver:
         }
 
 
-def condition_in(
-    template: dict[str, Any], name: str, values: Mapping[str, str], pseudo: Mapping[str, str]
-) -> bool:
-    """A Condition of another template (the forwarder)."""
+def evaluate(node: Any, template: dict[str, Any], ref: Callable[[str], Any]) -> Any:
+    """The condition functions a template's Conditions and Rules use, `Ref` through `ref`."""
 
     def value(node: Any) -> Any:
         if isinstance(node, list):
@@ -131,7 +129,7 @@ def condition_in(
             return node
         ((function, args),) = node.items()
         if function == "Ref":
-            return pseudo.get(args, values.get(args))
+            return ref(args)
         if function == "Condition":
             return value(template["Conditions"][args])
         operations: dict[str, Callable[[], Any]] = {
@@ -145,7 +143,15 @@ def condition_in(
         }
         return operations[function]()
 
-    return bool(value(template["Conditions"][name]))
+    return value(node)
+
+
+def condition_in(
+    template: dict[str, Any], name: str, values: Mapping[str, str], pseudo: Mapping[str, str]
+) -> bool:
+    """A Condition of another template (the forwarder)."""
+    condition = template["Conditions"][name]
+    return bool(evaluate(condition, template, lambda ref: pseudo.get(ref, values.get(ref))))
 
 
 def failing_rules(overrides: Mapping[str, str]) -> set[str]:
@@ -154,19 +160,7 @@ def failing_rules(overrides: Mapping[str, str]) -> set[str]:
     values = parameters(overrides, template)
 
     def value(node: Any) -> Any:
-        if isinstance(node, list):
-            return [value(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        ((function, args),) = node.items()
-        operations: dict[str, Callable[[], Any]] = {
-            "Ref": lambda: values[args],
-            "Fn::Equals": lambda: value(args[0]) == value(args[1]),
-            "Fn::Not": lambda: not value(args[0]),
-            "Fn::And": lambda: all(value(a) for a in args),
-            "Fn::Or": lambda: any(value(a) for a in args),
-        }
-        return operations[function]()
+        return evaluate(node, template, values.__getitem__)
 
     failing = set()
     for name, rule in template["Rules"].items():
